@@ -1,0 +1,40 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Presence.Grains.Interfaces;
+
+/// <summary>Leases and count publishing (section <c>Presence</c>). Grains and front ends share it.</summary>
+public sealed class PresenceOptions
+{
+    public const string Section = "Presence";
+
+    /// <summary>A connection not renewed for this long is removed.</summary>
+    [Range(0.1, 86_400)]
+    public double LeaseSeconds { get; set; } = 30;
+
+    /// <summary>Coalescing window for count events per room.</summary>
+    [Range(0, 60_000)]
+    public int PublishIntervalMilliseconds { get; set; } = 250;
+
+    public TimeSpan Lease => TimeSpan.FromSeconds(LeaseSeconds);
+
+    /// <summary>How often front ends renew their connections' leases: three chances per lease.</summary>
+    public TimeSpan RenewalPeriod => Lease / 3;
+
+    /// <summary>How often a room looks for lapsed leases.</summary>
+    public TimeSpan SweepPeriod => Lease / 10;
+
+    public TimeSpan PublishInterval => TimeSpan.FromMilliseconds(PublishIntervalMilliseconds);
+}
+
+/// <summary>The room event feed (section <c>Feed</c>).</summary>
+public sealed class FeedOptions
+{
+    public const string Section = "Feed";
+
+    /// <summary>Events kept per room for replay.</summary>
+    [Range(1, 100_000)]
+    public int HistorySize { get; set; } = 500;
+
+    /// <summary>Bearer keys allowed to publish. None: the front end generates one at start.</summary>
+    public string[] PublishKeys { get; set; } = [];
+}

@@ -1,0 +1,285 @@
+using System.Collections.Immutable;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Hosting;
+using Orleans.Streams;
+using Presence.Grains.Interfaces;
+
+namespace Presence.Grains;
+
+/// <summary>What a room last published; kept in storage so a reactivated grain knows it was occupied.</summary>
+[GenerateSerializer, Alias("presence.state")]
+public sealed class PublishedPresence
+{
+    [Id(0)] public long Version { get; set; }
+    [Id(1)] public int Watching { get; set; }
+    [Id(2)] public int Connections { get; set; }
+}
+
+/// <summary>
+/// Who is in a room. Connections hold leases that front ends renew in batches; a sweep timer removes
+/// lapsed ones, and a reminder, registered while the room is occupied, brings the grain back to sweep
+/// even after its silo died. Count changes are coalesced to one stream event per publish interval.
+/// </summary>
+public sealed partial class PresenceGrain(
+    [PersistentState("presence", Storage.Rooms)] IPersistentState<PublishedPresence> published,
+    IOptions<PresenceOptions> presenceOptions,
+    IOptions<ReminderOptions> reminderOptions,
+    TimeProvider time,
+    ILogger<PresenceGrain> logger) : Grain, IPresenceGrain, IRemindable
+{
+    private const string SweepReminder = "sweep";
+
+    private readonly PresenceOptions _options = presenceOptions.Value;
+    private readonly Dictionary<Guid, Lease> _leases = [];
+    private readonly Dictionary<string, int> _connectionsPerViewer = [];
+    private readonly Dictionary<Guid, DateTimeOffset> _departed = [];
+    private IAsyncStream<PresenceChanged> _stream = null!;
+    private IGrainTimer _publishTimer = null!;
+    private IGrainReminder? _reminder;
+    private bool _publishScheduled;
+    private DateTimeOffset _lastPublishedAt = DateTimeOffset.MinValue;
+    private DateTimeOffset _rebuildingUntil = DateTimeOffset.MinValue;
+    private long _version;
+    private long _publishedVersion;
+
+    private string Room => this.GetPrimaryKeyString();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _stream = this.GetStreamProvider(RoomStreams.ProviderName)
+            .GetStream<PresenceChanged>(RoomStreams.Presence(Room));
+        _publishTimer = this.RegisterGrainTimer(
+            PublishAsync, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan));
+        this.RegisterGrainTimer(
+            Sweep, new GrainTimerCreationOptions(_options.SweepPeriod, _options.SweepPeriod));
+        _reminder = await this.GetReminder(SweepReminder);
+
+        _version = _publishedVersion = Math.Max(published.State.Version, ClockVersion());
+        if (published.State.Connections > 0)
+        {
+            // The silo that held this room died: front ends are about to renew their connections.
+            // Until one renewal period has passed, publishing fewer than before would be a false drop.
+            _rebuildingUntil = time.GetUtcNow() + _options.RenewalPeriod + _options.SweepPeriod;
+            LogRebuilding(Room, published.State.Connections, _rebuildingUntil);
+            Changed();
+        }
+    }
+
+    public Task<PresenceChanged> JoinAsync(string frontEnd, Member member)
+    {
+        _departed.Remove(member.ConnectionId);
+        Admit(frontEnd, member);
+        return Task.FromResult(Snapshot());
+    }
+
+    public Task LeaveAsync(Guid connectionId)
+    {
+        if (Remove(connectionId))
+        {
+            _departed[connectionId] = time.GetUtcNow();
+            Changed();
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task<PresenceChanged> RenewAsync(string frontEnd, ImmutableArray<Member> members)
+    {
+        foreach (var member in members)
+        {
+            if (!_departed.ContainsKey(member.ConnectionId))
+            {
+                Admit(frontEnd, member);
+            }
+        }
+        return Task.FromResult(Snapshot());
+    }
+
+    public Task<PresenceChanged> GetAsync() => Task.FromResult(Snapshot());
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        await Sweep();
+        if (!_publishScheduled)
+        {
+            await SyncReminderAsync();
+            ReportToDirectory();
+        }
+    }
+
+    private void Admit(string frontEnd, Member member)
+    {
+        var expires = time.GetUtcNow() + _options.Lease;
+        if (_leases.TryGetValue(member.ConnectionId, out var lease))
+        {
+            _leases[member.ConnectionId] = lease with { Expires = expires };
+            return;
+        }
+
+        _leases[member.ConnectionId] = new Lease(member.ViewerId, frontEnd, expires);
+        _connectionsPerViewer[member.ViewerId] = _connectionsPerViewer.GetValueOrDefault(member.ViewerId) + 1;
+        Changed();
+    }
+
+    private bool Remove(Guid connectionId)
+    {
+        if (!_leases.Remove(connectionId, out var lease))
+        {
+            return false;
+        }
+
+        var remaining = _connectionsPerViewer[lease.ViewerId] - 1;
+        if (remaining == 0)
+        {
+            _connectionsPerViewer.Remove(lease.ViewerId);
+        }
+        else
+        {
+            _connectionsPerViewer[lease.ViewerId] = remaining;
+        }
+        return true;
+    }
+
+    private Task Sweep()
+    {
+        var now = time.GetUtcNow();
+        var expired = _leases.Where(entry => entry.Value.Expires <= now).Select(entry => entry.Key).ToList();
+        foreach (var connectionId in expired)
+        {
+            Remove(connectionId);
+        }
+        if (expired.Count > 0)
+        {
+            LogExpired(Room, expired.Count);
+            Changed();
+        }
+
+        var forgotten = now - _options.Lease;
+        foreach (var (connectionId, leftAt) in _departed)
+        {
+            if (leftAt <= forgotten)
+            {
+                _departed.Remove(connectionId);
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// A new state gets a new version: a snapshot handed out now and the event that later publishes
+    /// the same state carry the same version, so a front end writes it once. The clock (in µs) is a
+    /// floor so that versions keep increasing across reactivations, also after storage was cleared.
+    /// </summary>
+    private void Changed()
+    {
+        _version = Math.Max(_version + 1, ClockVersion());
+        SchedulePublish();
+    }
+
+    private long ClockVersion() => (time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond;
+
+    /// <summary>Leading and trailing edge: at once if the room was quiet, else at the end of the window.</summary>
+    private void SchedulePublish()
+    {
+        if (_publishScheduled)
+        {
+            return;
+        }
+        _publishScheduled = true;
+        var due = _lastPublishedAt + _options.PublishInterval - time.GetUtcNow();
+        _publishTimer.Change(due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+    }
+
+    private async Task PublishAsync(CancellationToken cancellationToken)
+    {
+        _publishScheduled = false;
+        var now = time.GetUtcNow();
+        if (IsRebuilding(now))
+        {
+            _publishScheduled = true;
+            _publishTimer.Change(_rebuildingUntil - now, Timeout.InfiniteTimeSpan);
+            return;
+        }
+        if (_rebuildingUntil != DateTimeOffset.MinValue)
+        {
+            // Snapshots handed out while rebuilding showed the old counts under the current version.
+            _rebuildingUntil = DateTimeOffset.MinValue;
+            _version = Math.Max(_version + 1, ClockVersion());
+        }
+        if (_version == _publishedVersion)
+        {
+            return;
+        }
+
+        _lastPublishedAt = now;
+        var change = new PresenceChanged(Room, _connectionsPerViewer.Count, _leases.Count, _version);
+        try
+        {
+            await _stream.OnNextAsync(change);
+            _publishedVersion = change.Version;
+            await PersistAsync(change);
+            await SyncReminderAsync();
+            ReportToDirectory();
+        }
+        catch (Exception exception)
+        {
+            LogPublishFailed(exception, Room, change.Version);
+            SchedulePublish();
+        }
+    }
+
+    private async Task PersistAsync(PresenceChanged change)
+    {
+        if (change.Connections == 0)
+        {
+            await published.ClearStateAsync();
+            return;
+        }
+        published.State.Version = change.Version;
+        published.State.Watching = change.Watching;
+        published.State.Connections = change.Connections;
+        await published.WriteStateAsync();
+    }
+
+    private async Task SyncReminderAsync()
+    {
+        if (_leases.Count > 0 && _reminder is null)
+        {
+            var period = _options.Lease > reminderOptions.Value.MinimumReminderPeriod
+                ? _options.Lease
+                : reminderOptions.Value.MinimumReminderPeriod;
+            _reminder = await this.RegisterOrUpdateReminder(SweepReminder, period, period);
+        }
+        else if (_leases.Count == 0 && _reminder is not null)
+        {
+            await this.UnregisterReminder(_reminder);
+            _reminder = null;
+        }
+    }
+
+    private void ReportToDirectory() =>
+        GrainFactory.GetGrain<IRoomDirectoryGrain>(0)
+            .ReportAsync(new RoomWatching(Room, _connectionsPerViewer.Count))
+            .Ignore();
+
+    /// <summary>Reactivated after a crash and not all front ends have renewed yet.</summary>
+    private bool IsRebuilding(DateTimeOffset now) => now < _rebuildingUntil && _leases.Count < published.State.Connections;
+
+    /// <summary>The true counts; while rebuilding after a crash, never below what was last published.</summary>
+    private PresenceChanged Snapshot() =>
+        IsRebuilding(time.GetUtcNow())
+            ? new PresenceChanged(Room, published.State.Watching, published.State.Connections, _version)
+            : new PresenceChanged(Room, _connectionsPerViewer.Count, _leases.Count, _version);
+
+    private readonly record struct Lease(string ViewerId, string FrontEnd, DateTimeOffset Expires);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Room {Room}: {Count} lease(s) lapsed")]
+    private partial void LogExpired(string room, int count);
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Room {Room} reactivated with {Connections} connection(s) last published; rebuilding until {Until}")]
+    private partial void LogRebuilding(string room, int connections, DateTimeOffset until);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Room {Room}: publishing version {Version} failed; will retry")]
+    private partial void LogPublishFailed(Exception exception, string room, long version);
+}

@@ -1,0 +1,59 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+using Presence.Grains.Interfaces;
+
+namespace Presence.WebFrontend.Feed;
+
+/// <summary>
+/// Lets only holders of a publish key (<c>Authorization: Bearer &lt;key&gt;</c>) publish feed events.
+/// Keys are compared as SHA-256 digests in constant time, so neither content nor length leaks.
+/// </summary>
+internal sealed partial class PublishKeys : IEndpointFilter
+{
+    private readonly byte[][] _digests;
+
+    public PublishKeys(IOptions<FeedOptions> options, ILogger<PublishKeys> logger)
+    {
+        var keys = options.Value.PublishKeys.Where(key => !string.IsNullOrWhiteSpace(key)).ToArray();
+        if (keys.Length == 0)
+        {
+            var generated = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+            LogGeneratedKey(logger, generated);
+            keys = [generated];
+        }
+        _digests = [.. keys.Select(Digest)];
+    }
+
+    public ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        const string scheme = "Bearer ";
+        var authorization = context.HttpContext.Request.Headers.Authorization.ToString();
+        if (!authorization.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
+        {
+            context.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
+            return ValueTask.FromResult<object?>(TypedResults.Problem(
+                statusCode: StatusCodes.Status401Unauthorized,
+                title: "A publish key is required",
+                detail: "Send it as 'Authorization: Bearer <key>'."));
+        }
+
+        var presented = Digest(authorization[scheme.Length..].Trim());
+        var allowed = false;
+        foreach (var digest in _digests)
+        {
+            allowed |= CryptographicOperations.FixedTimeEquals(digest, presented);
+        }
+        return allowed
+            ? next(context)
+            : ValueTask.FromResult<object?>(TypedResults.Problem(
+                statusCode: StatusCodes.Status403Forbidden,
+                title: "This key may not publish"));
+    }
+
+    private static byte[] Digest(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "No Feed:PublishKeys configured; publish with this key generated for this run: {Key}")]
+    private static partial void LogGeneratedKey(ILogger logger, string key);
+}

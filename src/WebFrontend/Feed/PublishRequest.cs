@@ -1,0 +1,71 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Presence.WebFrontend.Sse;
+
+namespace Presence.WebFrontend.Feed;
+
+/// <summary>A validated <c>{"type":"...","data":&lt;any JSON&gt;}</c> body.</summary>
+internal sealed partial record PublishRequest(string Type, string Data)
+{
+    public const int MaxDataBytes = 64 * 1024;
+
+    /// <summary>Bodies past this are refused before they are read.</summary>
+    public const int MaxBodyBytes = 256 * 1024;
+
+    private static readonly JsonWriterOptions CompactJson = new()
+    {
+        // The data goes into an SSE line, never into HTML: keep non-ASCII text as it is.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>Either the request or the problem to answer with.</summary>
+    public static PublishRequest? Parse(JsonElement body, out IResult? problem)
+    {
+        problem = null;
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            problem = BadRequest("The body must be a JSON object: {\"type\":\"...\",\"data\":...}.");
+            return null;
+        }
+
+        var type = "message";
+        if (body.TryGetProperty("type", out var typeElement))
+        {
+            type = typeElement.ValueKind == JsonValueKind.String ? typeElement.GetString()! : "";
+            if (!TypePattern().IsMatch(type) || type is SseFrame.PresenceType or SseFrame.GapType)
+            {
+                problem = BadRequest(
+                    "'type' must be 1 to 64 letters, digits, '-', '_' or '.', and not 'presence' or 'gap' (reserved).");
+                return null;
+            }
+        }
+
+        if (!body.TryGetProperty("data", out var data))
+        {
+            problem = BadRequest("'data' is required (any JSON value).");
+            return null;
+        }
+
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, CompactJson))
+        {
+            data.WriteTo(writer);
+        }
+        if (buffer.WrittenCount > MaxDataBytes)
+        {
+            problem = TypedResults.Problem(
+                statusCode: StatusCodes.Status413PayloadTooLarge,
+                title: "The event data is too large",
+                detail: $"'data' is {buffer.WrittenCount} bytes as compact JSON; at most {MaxDataBytes} are allowed.");
+            return null;
+        }
+        return new PublishRequest(type, System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
+    }
+
+    private static IResult BadRequest(string detail) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid event", detail: detail);
+
+    [GeneratedRegex(@"^[A-Za-z0-9\-_.]{1,64}\z")]
+    private static partial Regex TypePattern();
+}

@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Options;
+using Presence.Grains.Interfaces;
+using Presence.WebFrontend.Sse;
+
+namespace Presence.WebFrontend.Presence;
+
+/// <summary>
+/// Renews the leases of all local connections of a room with ONE call per room per renewal period,
+/// pushes the grain's snapshot to the room (so every browser converges even if a stream event was
+/// lost), and lets rooms without local connections go.
+/// </summary>
+internal sealed partial class LeaseRenewalService(
+    LocalRooms rooms,
+    IGrainFactory grains,
+    FrontEndIdentity frontEnd,
+    IOptions<PresenceOptions> options,
+    ILogger<LeaseRenewalService> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = stoppingToken };
+        using var timer = new PeriodicTimer(options.Value.RenewalPeriod);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            await Parallel.ForEachAsync(rooms.All, parallel, RenewAsync);
+        }
+    }
+
+    private async ValueTask RenewAsync(LocalRoom room, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (await rooms.TryCloseAsync(room))
+            {
+                return;
+            }
+            var renewed = await grains.GetGrain<IPresenceGrain>(room.Name).RenewAsync(frontEnd.Id, room.JoinedMembers());
+            await room.CheckSubscriptionAsync(renewed);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogRenewalFailed(exception, room.Name);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing the leases of room {Room} failed; the next period tries again")]
+    private partial void LogRenewalFailed(Exception exception, string room);
+}

@@ -1,0 +1,128 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Presence.Grains.Interfaces;
+using Presence.WebFrontend.Feed;
+using Presence.WebFrontend.Sse;
+
+namespace Presence.WebFrontend.Rooms;
+
+/// <summary>The JSON snapshot of a room.</summary>
+internal sealed record RoomSnapshot(string Room, int Watching, int Connections, long Version, string LastEventId);
+
+internal static class RoomsApi
+{
+    private const int MaxViewerIdLength = 128;
+    private const int MaxTop = 1000;
+
+    public static IEndpointRouteBuilder MapRoomsApi(this IEndpointRouteBuilder app)
+    {
+        var rooms = app.MapGroup("/rooms");
+        rooms.MapGet("/", GetTopAsync);
+
+        var room = rooms.MapGroup("/{room}").AddEndpointFilter(ValidateRoomName);
+        room.MapGet("/", GetRoomAsync);
+        room.MapGet("/events", StreamEventsAsync);
+        // Resolved here so that a generated key is logged at start, not at the first publish.
+        room.MapPost("/events", PublishAsync).AddEndpointFilter(app.ServiceProvider.GetRequiredService<PublishKeys>());
+        return app;
+    }
+
+    private static async Task<Results<Ok<RoomWatching[]>, ProblemHttpResult>> GetTopAsync(IGrainFactory grains, string? top)
+    {
+        var count = 10;
+        if (top is not null && (!int.TryParse(top, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > MaxTop))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid 'top'", $"'top' must be a whole number from 1 to {MaxTop}.");
+        }
+        var busiest = await grains.GetGrain<IRoomDirectoryGrain>(0).GetTopAsync(count);
+        return TypedResults.Ok(busiest.ToArray());
+    }
+
+    private static async Task<Ok<RoomSnapshot>> GetRoomAsync(string room, IGrainFactory grains)
+    {
+        var presence = grains.GetGrain<IPresenceGrain>(room).GetAsync();
+        var lastEventId = grains.GetGrain<IFeedGrain>(room).GetLastIdAsync();
+        var (counts, last) = (await presence, await lastEventId);
+        return TypedResults.Ok(new RoomSnapshot(
+            room, counts.Watching, counts.Connections, counts.Version, last.ToString(CultureInfo.InvariantCulture)));
+    }
+
+    private static async Task<IResult> StreamEventsAsync(
+        string room,
+        string? viewer,
+        string? count,
+        string? lastEventId,
+        [FromHeader(Name = "Last-Event-ID")] string? lastEventIdHeader,
+        HttpContext context,
+        RoomEventStream stream)
+    {
+        if (viewer is not null && (viewer.Length is 0 or > MaxViewerIdLength || viewer.Any(char.IsControl)))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid 'viewer'",
+                $"'viewer' must be 1 to {MaxViewerIdLength} characters without control characters.");
+        }
+        var counted = true;
+        if (count is not null && !bool.TryParse(count, out counted))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid 'count'", "'count' must be 'true' or 'false'.");
+        }
+
+        await stream.RunAsync(context, room, new StreamRequest(viewer, counted, ParseLastEventId(lastEventIdHeader ?? lastEventId)));
+        return TypedResults.Empty;
+    }
+
+    /// <summary>Anything but a whole number is "no replay": a client's stale or odd id never fails the stream.</summary>
+    private static long? ParseLastEventId(string? value) =>
+        long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;
+
+    private static async Task<IResult> PublishAsync(string room, HttpContext context, IGrainFactory grains)
+    {
+        var request = context.Request;
+        if (request.ContentLength > PublishRequest.MaxBodyBytes)
+        {
+            return TooLarge();
+        }
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = PublishRequest.MaxBodyBytes;
+        }
+
+        JsonDocument body;
+        try
+        {
+            body = await JsonDocument.ParseAsync(request.Body, cancellationToken: context.RequestAborted);
+        }
+        catch (JsonException exception)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "The body is not valid JSON", exception.Message);
+        }
+        catch (BadHttpRequestException exception) when (exception.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return TooLarge();
+        }
+
+        using (body)
+        {
+            if (PublishRequest.Parse(body.RootElement, out var problem) is not { } valid)
+            {
+                return problem!;
+            }
+            var published = await grains.GetGrain<IFeedGrain>(room).PublishAsync(valid.Type, valid.Data);
+            return TypedResults.Created((string?)null, new { id = published.Id.ToString(CultureInfo.InvariantCulture) });
+        }
+    }
+
+    private static ProblemHttpResult TooLarge() =>
+        Problem(StatusCodes.Status413PayloadTooLarge, "The body is too large", $"At most {PublishRequest.MaxBodyBytes} bytes.");
+
+    private static async ValueTask<object?> ValidateRoomName(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
+        RoomName.IsValid(context.HttpContext.GetRouteValue("room") as string)
+            ? await next(context)
+            : Problem(StatusCodes.Status400BadRequest, "Invalid room name", $"A room name is {RoomName.Rule}.");
+
+    private static ProblemHttpResult Problem(int status, string title, string detail) =>
+        TypedResults.Problem(statusCode: status, title: title, detail: detail);
+}

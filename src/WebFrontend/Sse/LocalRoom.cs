@@ -1,0 +1,159 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using Orleans.Streams;
+using Presence.Grains.Interfaces;
+
+namespace Presence.WebFrontend.Sse;
+
+/// <summary>
+/// This front end's part of a room: its local connections and ONE subscription to each of the
+/// room's streams, however many connections there are. Each event is encoded once and the same
+/// bytes are posted to every connection.
+/// </summary>
+internal sealed partial class LocalRoom
+{
+    private readonly IClusterClient _client;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<Guid, SseConnection> _connections = new();
+    private readonly Lazy<Task> _subscribed;
+    private readonly Lock _gate = new();
+    private StreamSubscriptionHandle<PresenceChanged>? _presenceSubscription;
+    private StreamSubscriptionHandle<FeedEvent>? _feedSubscription;
+    private long _latestVersion;
+    private long _versionAtLastRenewal;
+    private long _versionFromStream;
+    private bool _closed;
+
+    public LocalRoom(string name, IClusterClient client, ILogger logger)
+    {
+        Name = name;
+        _client = client;
+        _logger = logger;
+        _subscribed = new Lazy<Task>(SubscribeAsync);
+    }
+
+    public string Name { get; }
+
+    /// <summary>Completes once both stream subscriptions are in place.</summary>
+    public Task Subscribed => _subscribed.Value;
+
+    public ICollection<SseConnection> Connections => _connections.Values;
+
+    /// <summary>False when the room was closed meanwhile: attach to a new one.</summary>
+    public bool TryAdd(SseConnection connection)
+    {
+        lock (_gate)
+        {
+            return !_closed && _connections.TryAdd(connection.Id, connection);
+        }
+    }
+
+    public void Remove(SseConnection connection) => _connections.TryRemove(connection.Id, out _);
+
+    /// <summary>Closes the room if it has no connection left; then nothing can join it any more.</summary>
+    public bool TryClose()
+    {
+        lock (_gate)
+        {
+            _closed = _connections.IsEmpty;
+            return _closed;
+        }
+    }
+
+    public ImmutableArray<Member> JoinedMembers() =>
+        [.. _connections.Values.Where(connection => connection.Joined).Select(connection => connection.Member)];
+
+    /// <summary>Posts counts newer than any this room has seen to every local connection.</summary>
+    public async Task ObserveAsync(PresenceChanged change)
+    {
+        lock (_gate)
+        {
+            if (change.Version <= _latestVersion)
+            {
+                return;
+            }
+            _latestVersion = change.Version;
+        }
+        var frame = await SseFrame.PresenceAsync(change);
+        foreach (var connection in _connections.Values)
+        {
+            connection.Post(frame, isFeedEvent: false);
+        }
+    }
+
+    /// <summary>
+    /// Called with each renewal's reply. If the stream has not delivered, by this renewal, a version
+    /// the grain had already published at the previous one, the subscription was lost silently (it
+    /// happens when a silo dies): subscribe again.
+    /// </summary>
+    public async Task CheckSubscriptionAsync(PresenceChanged renewed)
+    {
+        bool stale;
+        lock (_gate)
+        {
+            stale = _versionFromStream < _versionAtLastRenewal;
+            _versionAtLastRenewal = renewed.Version;
+        }
+        await ObserveAsync(renewed);
+        if (stale)
+        {
+            LogResubscribing(Name);
+            await UnsubscribeAsync();
+            await SubscribeAsync();
+        }
+    }
+
+    public async Task UnsubscribeAsync()
+    {
+        if (_presenceSubscription is { } presence)
+        {
+            await presence.UnsubscribeAsync();
+        }
+        if (_feedSubscription is { } feed)
+        {
+            await feed.UnsubscribeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Subscribes, then takes the grain's snapshot: whatever it had published by then is covered by
+    /// the snapshot, and whatever it publishes later must come through the stream.
+    /// </summary>
+    private async Task SubscribeAsync()
+    {
+        var streams = _client.GetStreamProvider(RoomStreams.ProviderName);
+        _presenceSubscription = await streams.GetStream<PresenceChanged>(RoomStreams.Presence(Name))
+            .SubscribeAsync(OnPresenceAsync);
+        _feedSubscription = await streams.GetStream<FeedEvent>(RoomStreams.Feed(Name))
+            .SubscribeAsync(OnFeedAsync);
+
+        var snapshot = await _client.GetGrain<IPresenceGrain>(Name).GetAsync();
+        lock (_gate)
+        {
+            _versionFromStream = Math.Max(_versionFromStream, snapshot.Version);
+            _versionAtLastRenewal = snapshot.Version;
+        }
+        await ObserveAsync(snapshot);
+    }
+
+    private async Task OnPresenceAsync(PresenceChanged change, StreamSequenceToken? token)
+    {
+        lock (_gate)
+        {
+            _versionFromStream = Math.Max(_versionFromStream, change.Version);
+        }
+        await ObserveAsync(change);
+    }
+
+    private async Task OnFeedAsync(FeedEvent feedEvent, StreamSequenceToken? token)
+    {
+        var frame = await SseFrame.FeedAsync(feedEvent);
+        foreach (var connection in _connections.Values)
+        {
+            connection.Post(frame, isFeedEvent: true);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Room {Room}: the presence stream fell behind the grain; subscribing again")]
+    private partial void LogResubscribing(string room);
+}

@@ -1,0 +1,45 @@
+using System.Collections.Concurrent;
+
+namespace Presence.WebFrontend.Sse;
+
+/// <summary>The rooms this front end has local connections in.</summary>
+internal sealed class LocalRooms(IClusterClient client, ILogger<LocalRoom> logger)
+{
+    private readonly ConcurrentDictionary<string, LocalRoom> _rooms = new(StringComparer.Ordinal);
+
+    public ICollection<LocalRoom> All => _rooms.Values;
+
+    /// <summary>Adds the connection to the room, subscribing to the room's streams if it is the first.</summary>
+    public async Task<LocalRoom> AttachAsync(string name, SseConnection connection)
+    {
+        while (true)
+        {
+            var room = _rooms.GetOrAdd(name, static (name, args) => new LocalRoom(name, args.client, args.logger), (client, logger));
+            try
+            {
+                await room.Subscribed;
+            }
+            catch
+            {
+                _rooms.TryRemove(KeyValuePair.Create(name, room));
+                throw;
+            }
+            if (room.TryAdd(connection))
+            {
+                return room;
+            }
+        }
+    }
+
+    /// <summary>Drops the room and its subscriptions if its last connection has gone.</summary>
+    public async Task<bool> TryCloseAsync(LocalRoom room)
+    {
+        if (!room.TryClose())
+        {
+            return false;
+        }
+        _rooms.TryRemove(KeyValuePair.Create(room.Name, room));
+        await room.UnsubscribeAsync();
+        return true;
+    }
+}

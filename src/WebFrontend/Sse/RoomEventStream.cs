@@ -1,0 +1,109 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using Presence.Grains.Interfaces;
+using Presence.WebFrontend.Presence;
+
+namespace Presence.WebFrontend.Sse;
+
+/// <summary>What a client asked for when it opened a room's event stream.</summary>
+internal sealed record StreamRequest(string? ViewerId, bool Counted, long? LastEventId);
+
+/// <summary>
+/// One <c>GET /rooms/{room}/events</c> response: retry line and snapshot at once, then the missed
+/// feed events, then live counts, feed events and keep-alives until the client goes away.
+/// </summary>
+internal sealed partial class RoomEventStream(
+    LocalRooms rooms,
+    IGrainFactory grains,
+    FrontEndIdentity frontEnd,
+    IOptions<SseOptions> options,
+    TimeProvider time,
+    ILogger<RoomEventStream> logger)
+{
+    private readonly ReadOnlyMemory<byte> _retry = SseFrame.Retry(options.Value.RetryMilliseconds);
+
+    public async Task RunAsync(HttpContext context, string room, StreamRequest request)
+    {
+        var id = Guid.NewGuid();
+        var connection = new SseConnection(
+            id, request.ViewerId ?? id.ToString("N"), request.Counted, options.Value.MaxPendingEvents);
+
+        // Attached (and so receiving live events into its queue) before it reads the snapshot and
+        // the history: nothing published meanwhile can fall between the two.
+        var local = await rooms.AttachAsync(room, connection);
+        try
+        {
+            var snapshot = request.Counted
+                ? await grains.GetGrain<IConnectionGrain>(id)
+                    .OpenAsync(new ConnectionIdentity(room, connection.ViewerId, frontEnd.Id, time.GetUtcNow()))
+                : await grains.GetGrain<IPresenceGrain>(room).GetAsync();
+            connection.Joined = request.Counted;
+
+            var writer = StartResponse(context);
+            writer.Write(_retry.Span);
+            connection.WriteNow(writer, await SseFrame.PresenceAsync(snapshot), isFeedEvent: false);
+            await writer.FlushAsync(context.RequestAborted);
+            if (request.LastEventId is { } lastEventId)
+            {
+                await ReplayAsync(connection, writer, room, lastEventId);
+                await writer.FlushAsync(context.RequestAborted);
+            }
+
+            await connection.PumpAsync(writer, context.RequestAborted);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away: the normal end of an event stream.
+        }
+        finally
+        {
+            local.Remove(connection);
+            await LeaveAsync(connection);
+        }
+    }
+
+    private static PipeWriter StartResponse(HttpContext context)
+    {
+        var response = context.Response;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        context.Features.GetRequiredFeature<IHttpResponseBodyFeature>().DisableBuffering();
+        return response.BodyWriter;
+    }
+
+    private async Task ReplayAsync(SseConnection connection, PipeWriter writer, string room, long lastEventId)
+    {
+        var replay = await grains.GetGrain<IFeedGrain>(room).GetAfterAsync(lastEventId);
+        if (replay.Gap is { } gap)
+        {
+            connection.WriteNow(writer, await SseFrame.GapAsync(gap), isFeedEvent: true);
+        }
+        foreach (var missed in replay.Events)
+        {
+            connection.WriteNow(writer, await SseFrame.FeedAsync(missed), isFeedEvent: true);
+        }
+    }
+
+    /// <summary>Leaves at once; if the cluster cannot be reached, the lease lapses instead.</summary>
+    private async Task LeaveAsync(SseConnection connection)
+    {
+        if (!connection.Joined)
+        {
+            return;
+        }
+        try
+        {
+            await grains.GetGrain<IConnectionGrain>(connection.Id).CloseAsync();
+        }
+        catch (Exception exception)
+        {
+            LogLeaveFailed(exception, connection.Id);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Connection {ConnectionId} could not leave its room; its lease will lapse")]
+    private partial void LogLeaveFailed(Exception exception, Guid connectionId);
+}

@@ -1,0 +1,26 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Presence.WebFrontend.Sse;
+
+/// <summary>Server-Sent Events responses (section <c>Sse</c>).</summary>
+public sealed class SseOptions
+{
+    public const string Section = "Sse";
+
+    /// <summary>Interval of the <c>: keep-alive</c> comment.</summary>
+    [Range(0.05, 3_600)]
+    public double KeepAliveSeconds { get; set; } = 15;
+
+    /// <summary>The <c>retry:</c> sent to clients.</summary>
+    [Range(0, 3_600_000)]
+    public int RetryMilliseconds { get; set; } = 3000;
+
+    /// <summary>
+    /// Feed events queued for one connection that is not reading. Past this the connection is
+    /// closed; the client reconnects with Last-Event-ID and gets the rest from the history.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxPendingEvents { get; set; } = 256;
+
+    public TimeSpan KeepAlive => TimeSpan.FromSeconds(KeepAliveSeconds);
+}
