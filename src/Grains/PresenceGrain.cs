@@ -38,6 +38,7 @@ public sealed partial class PresenceGrain(
     private IGrainTimer _publishTimer = null!;
     private IGrainReminder? _reminder;
     private bool _publishScheduled;
+    private DateTimeOffset _publishDue;
     private DateTimeOffset _lastPublishedAt = DateTimeOffset.MinValue;
     private DateTimeOffset _rebuildingUntil = DateTimeOffset.MinValue;
     private long _version;
@@ -178,16 +179,22 @@ public sealed partial class PresenceGrain(
 
     private long ClockVersion() => (time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond;
 
-    /// <summary>Leading and trailing edge: at once if the room was quiet, else at the end of the window.</summary>
+    /// <summary>
+    /// Leading and trailing edge: at once if the room was quiet, else at the end of the window; while
+    /// rebuilding, at the end of the rebuild, or earlier if the renewals bring back every connection.
+    /// </summary>
     private void SchedulePublish()
     {
-        if (_publishScheduled)
+        var now = time.GetUtcNow();
+        var windowEnd = _lastPublishedAt + _options.PublishInterval;
+        var due = IsRebuilding(now) ? _rebuildingUntil : windowEnd > now ? windowEnd : now;
+        if (_publishScheduled && _publishDue <= due)
         {
             return;
         }
         _publishScheduled = true;
-        var due = _lastPublishedAt + _options.PublishInterval - time.GetUtcNow();
-        _publishTimer.Change(due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        _publishDue = due;
+        _publishTimer.Change(due - now, Timeout.InfiniteTimeSpan);
     }
 
     private async Task PublishAsync(CancellationToken cancellationToken)
@@ -196,8 +203,7 @@ public sealed partial class PresenceGrain(
         var now = time.GetUtcNow();
         if (IsRebuilding(now))
         {
-            _publishScheduled = true;
-            _publishTimer.Change(_rebuildingUntil - now, Timeout.InfiniteTimeSpan);
+            SchedulePublish();
             return;
         }
         if (_rebuildingUntil != DateTimeOffset.MinValue)

@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using Presence.Grains.Interfaces;
+
+namespace Presence.Grains.Tests;
+
+[Collection(nameof(DefaultCluster))]
+public sealed class PresenceGrainTests(DefaultCluster fixture)
+{
+    private const string FrontEnd = "front-end-1";
+
+    private static string NewRoom() => $"room-{Guid.NewGuid():N}";
+
+    private static Member NewMember(string? viewer = null)
+    {
+        var id = Guid.NewGuid();
+        return new Member(id, viewer ?? id.ToString("N"));
+    }
+
+    private Task<StreamProbe<PresenceChanged>> WatchAsync(string room) =>
+        StreamProbe<PresenceChanged>.SubscribeAsync(fixture.Client, RoomStreams.ProviderName, RoomStreams.Presence(room));
+
+    [Fact]
+    public async Task Join_SecondConnection_CountRisesToTwo_LeaveDropsToOne()
+    {
+        var room = NewRoom();
+        var grain = fixture.Client.GetGrain<IPresenceGrain>(room);
+        await using var watcher = await WatchAsync(room);
+        var (first, second) = (NewMember(), NewMember());
+
+        var afterFirst = await grain.JoinAsync(FrontEnd, first);
+        var afterSecond = await grain.JoinAsync(FrontEnd, second);
+
+        Assert.Equal((1, 1), (afterFirst.Watching, afterFirst.Connections));
+        Assert.Equal((2, 2), (afterSecond.Watching, afterSecond.Connections));
+        Assert.True(afterSecond.Version > afterFirst.Version);
+        await watcher.WaitForAsync(change => change.Connections == 2);
+
+        await grain.LeaveAsync(first.ConnectionId);
+
+        var afterLeave = await watcher.WaitForAsync(change => change.Connections == 1);
+        Assert.Equal((room, 1), (afterLeave.Room, afterLeave.Watching));
+        Assert.True(afterLeave.Version > afterSecond.Version);
+    }
+
+    [Fact]
+    public async Task Join_SameViewerInTwoTabs_WatchingCountsOnce()
+    {
+        var room = NewRoom();
+        var grain = fixture.Client.GetGrain<IPresenceGrain>(room);
+        var (tab1, tab2, other) = (NewMember("alice"), NewMember("alice"), NewMember("bob"));
+
+        await grain.JoinAsync(FrontEnd, tab1);
+        await grain.JoinAsync(FrontEnd, tab2);
+        var withBob = await grain.JoinAsync(FrontEnd, other);
+        Assert.Equal((2, 3), (withBob.Watching, withBob.Connections));
+
+        await grain.LeaveAsync(tab1.ConnectionId);
+        var oneTabLeft = await grain.GetAsync();
+        Assert.Equal((2, 2), (oneTabLeft.Watching, oneTabLeft.Connections));
+
+        await grain.LeaveAsync(tab2.ConnectionId);
+        var aliceGone = await grain.GetAsync();
+        Assert.Equal((1, 1), (aliceGone.Watching, aliceGone.Connections));
+    }
+
+    [Fact]
+    public async Task StreamSubscriber_ThatNeverJoined_IsNotCounted_AndReceivesCounts()
+    {
+        var room = NewRoom();
+        var grain = fixture.Client.GetGrain<IPresenceGrain>(room);
+        await using var dashboard = await WatchAsync(room);
+
+        var empty = await grain.GetAsync();
+        Assert.Equal((0, 0), (empty.Watching, empty.Connections));
+
+        await grain.JoinAsync(FrontEnd, NewMember());
+
+        var received = await dashboard.WaitForAsync(change => change.Connections > 0);
+        Assert.Equal((1, 1), (received.Watching, received.Connections));
+    }
+
+    [Fact]
+    public async Task Leave_UnknownConnection_ChangesNothing()
+    {
+        var room = NewRoom();
+        var grain = fixture.Client.GetGrain<IPresenceGrain>(room);
+        var joined = await grain.JoinAsync(FrontEnd, NewMember());
+
+        await grain.LeaveAsync(Guid.NewGuid());
+
+        Assert.Equal(joined, await grain.GetAsync());
+    }
+
+    [Fact]
+    public async Task Renew_AfterLeave_DoesNotBringTheConnectionBack()
+    {
+        var room = NewRoom();
+        var grain = fixture.Client.GetGrain<IPresenceGrain>(room);
+        var (stays, leaves) = (NewMember(), NewMember());
+        await grain.JoinAsync(FrontEnd, stays);
+        await grain.JoinAsync(FrontEnd, leaves);
+
+        // The front end built its renewal before the leave reached the grain.
+        await grain.LeaveAsync(leaves.ConnectionId);
+        var renewed = await grain.RenewAsync(FrontEnd, [stays, leaves]);
+
+        Assert.Equal((1, 1), (renewed.Watching, renewed.Connections));
+    }
+
+    [Fact]
+    public async Task JoinBurst_ThousandJoins_FewEvents_LastOneExact_VersionsIncrease()
+    {
+        const int joins = 1000;
+        var room = NewRoom();
+        var grain = fixture.Client.GetGrain<IPresenceGrain>(room);
+        await using var watcher = await WatchAsync(room);
+
+        var burst = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, joins).Select(_ => grain.JoinAsync(FrontEnd, NewMember())));
+        var last = await watcher.WaitForAsync(change => change.Connections == joins);
+        burst.Stop();
+
+        Assert.Equal(joins, last.Watching);
+        var events = watcher.Received;
+        // At most one event per publish interval (plus the leading one) while the storm lasted.
+        var allowed = (int)(burst.ElapsedMilliseconds / ClusterFixture.PublishIntervalMilliseconds) + 2;
+        Assert.InRange(events.Count, 1, allowed);
+        Assert.True(events.Count < 50, $"{events.Count} events for {joins} joins");
+        Assert.All(events.Zip(events.Skip(1)), pair => Assert.True(pair.Second.Version > pair.First.Version));
+        Assert.Equal(last, await grain.GetAsync());
+    }
+
+    [Fact]
+    public async Task Reactivated_WhileFrontEndsRenew_PublishesNoFalseDrop()
+    {
+        var room = NewRoom();
+        var grain = fixture.Client.GetGrain<IPresenceGrain>(room);
+        var members = new[] { NewMember(), NewMember(), NewMember() };
+        await using var watcher = await WatchAsync(room);
+        foreach (var member in members)
+        {
+            await grain.JoinAsync(FrontEnd, member);
+        }
+        var before = await watcher.WaitForAsync(change => change.Connections == 3);
+
+        await fixture.Cluster.DeactivateAsync(grain);
+        // The first call to the new activation is one front end renewing one of its connections.
+        var duringRebuild = await grain.RenewAsync(FrontEnd, [members[0]]);
+
+        Assert.Equal((3, 3), (duringRebuild.Watching, duringRebuild.Connections));
+        Assert.True(duringRebuild.Version > before.Version);
+        await grain.RenewAsync(FrontEnd, [.. members]);
+
+        var republished = await watcher.WaitForAsync(change => change.Version > before.Version);
+        Assert.Equal((3, 3), (republished.Watching, republished.Connections));
+    }
+}
