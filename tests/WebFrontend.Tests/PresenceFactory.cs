@@ -1,0 +1,44 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace Presence.WebFrontend.Tests;
+
+/// <summary>
+/// The whole service in-process: front end and its co-hosted silo, on Orleans ports of its own so
+/// that several factories can run at once. Short keep-alive and publish intervals keep tests fast.
+/// </summary>
+public class PresenceFactory : WebApplicationFactory<Program>
+{
+    public const string PublishKey = "test-publish-key";
+    public const int KeepAliveSeconds = 1;
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("Orleans:SiloPort", FreePort().ToString());
+        builder.UseSetting("Orleans:GatewayPort", FreePort().ToString());
+        builder.UseSetting("Presence:PublishIntervalMilliseconds", "50");
+        builder.UseSetting("Sse:KeepAliveSeconds", KeepAliveSeconds.ToString());
+        builder.UseSetting("Sse:RetryMilliseconds", "1500");
+        builder.UseSetting("Feed:PublishKeys:0", PublishKey);
+    }
+
+    /// <summary>An HTTP client for long-lived event streams.</summary>
+    public HttpClient CreateStreamingClient()
+    {
+        var client = CreateClient();
+        client.Timeout = Timeout.InfiniteTimeSpan;
+        return client;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+[CollectionDefinition(nameof(PresenceFactory))]
+public sealed class PresenceCollection : ICollectionFixture<PresenceFactory>;
