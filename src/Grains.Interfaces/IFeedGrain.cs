@@ -15,11 +15,12 @@ public sealed record FeedEvent(
 [GenerateSerializer, Immutable, Alias("feed.gap")]
 public sealed record FeedGap([property: Id(0)] long From, [property: Id(1)] long To);
 
-/// <summary>What a client that last saw an id has missed.</summary>
+/// <summary>What a client that last saw an id has missed, and the room's newest id.</summary>
 [GenerateSerializer, Immutable, Alias("feed.replay")]
 public sealed record FeedReplay(
     [property: Id(0)] FeedGap? Gap,
-    [property: Id(1)] ImmutableArray<FeedEvent> Events);
+    [property: Id(1)] ImmutableArray<FeedEvent> Events,
+    [property: Id(2)] long LastId);
 
 /// <summary>Numbers and keeps the events of a room. Key: the room name.</summary>
 public interface IFeedGrain : IGrainWithStringKey

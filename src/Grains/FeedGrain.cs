@@ -58,16 +58,16 @@ public sealed class FeedGrain(
 
     public Task<FeedReplay> GetAfterAsync(long lastEventId)
     {
-        var history = state.State.History;
-        if (lastEventId >= state.State.LastId || history.Count == 0)
+        var (history, lastId) = (state.State.History, state.State.LastId);
+        if (lastEventId >= lastId || history.Count == 0)
         {
-            return Task.FromResult(new FeedReplay(null, []));
+            return Task.FromResult(new FeedReplay(null, [], lastId));
         }
 
         var oldest = history[0].Id;
         var gap = lastEventId + 1 < oldest ? new FeedGap(lastEventId + 1, oldest - 1) : null;
         var skip = (int)Math.Max(0, lastEventId - oldest + 1);
-        return Task.FromResult(new FeedReplay(gap, [.. history.Skip(skip)]));
+        return Task.FromResult(new FeedReplay(gap, [.. history.Skip(skip)], lastId));
     }
 
     public Task<long> GetLastIdAsync() => Task.FromResult(state.State.LastId);

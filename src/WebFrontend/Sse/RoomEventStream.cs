@@ -77,6 +77,13 @@ internal sealed partial class RoomEventStream(
     private async Task ReplayAsync(SseConnection connection, PipeWriter writer, string room, long lastEventId)
     {
         var replay = await grains.GetGrain<IFeedGrain>(room).GetAfterAsync(lastEventId);
+        if (lastEventId > replay.LastId)
+        {
+            return; // Ahead of the room (another room's id, or a room that was reset): no replay.
+        }
+        // The client has everything up to its id: a live copy of one of those, still in flight, must
+        // not reach it again.
+        connection.SkipFeedEventsThrough(lastEventId);
         if (replay.Gap is { } gap)
         {
             connection.WriteNow(writer, await SseFrame.GapAsync(gap), isFeedEvent: true);

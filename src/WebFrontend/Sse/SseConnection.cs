@@ -66,6 +66,14 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, int 
         _wakeUp.Writer.TryWrite(true);
     }
 
+    public void SkipFeedEventsThrough(long id)
+    {
+        lock (_gate)
+        {
+            _lastFeedId = Math.Max(_lastFeedId, id);
+        }
+    }
+
     /// <summary>Writes a frame outside the queue: the opening snapshot and the replayed history.</summary>
     public void WriteNow(PipeWriter writer, SseFrame frame, bool isFeedEvent)
     {
