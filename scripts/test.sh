@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine: installs what the tests need when it is missing
+# (Debian's chromium for the browser tests), runs every test project, and ends on one summary line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+if ((${#missing[@]})); then
+  echo "Installing ${missing[*]} from Debian's packages..."
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+dotnet test Presence.sln "$@" 2>&1 | tee "$log" || status=$?
+
+# One line per test assembly: "Passed!  - Failed: 0, Passed: 19, Skipped: 0, Total: 19, ..."
+summary=$(grep -E '(Passed|Failed)! +- Failed: ' "$log" | awk -F'[:,]' '
+  { failed += $2; passed += $4; skipped += $6; assemblies++ }
+  END { if (assemblies) printf "%d passed, %d failed, %d skipped", passed, failed, skipped }')
+if [ -z "$summary" ]; then
+  echo "tests: no test ran (see the build output above)"
+  exit 1
+fi
+echo "tests: $summary"
+exit "$status"
