@@ -1,0 +1,149 @@
+using System.Diagnostics;
+
+namespace Presence.Bench;
+
+/// <summary>
+/// <c>Presence.Bench [hold] [fanout] [storm] [churn] [loss] [--smoke] [--out DIR] [--service DLL] [--baseline DLL]</c>:
+/// runs the scenarios (all by default) against the service and the bare baseline, one after the
+/// other in the same run, prints the tables and writes results.md, results.json and fanout.svg.
+/// </summary>
+internal static class Bench
+{
+    public const string Service = "service";
+    public const string Baseline = "baseline";
+
+    private static readonly string[] AllScenarios = ["hold", "fanout", "storm", "churn", "loss"];
+
+    public static async Task<int> Main(string[] args)
+    {
+        if (args is ["worker", .. var workerArgs])
+        {
+            return await Worker.RunAsync(workerArgs);
+        }
+        var smoke = args.Contains("--smoke");
+        var scenarios = args.Where(AllScenarios.Contains).DefaultIfEmpty().SelectMany(s => s is null ? AllScenarios : [s]).ToList();
+        var root = RepositoryRoot();
+        var configuration = Path.GetFileName(Path.GetDirectoryName(AppContext.BaseDirectory.TrimEnd('/'))!); // Debug or Release, as the bench was built
+        var serviceDll = Option(args, "--service") ?? Path.Combine(root, $"src/WebFrontend/bin/{configuration}/net10.0/Presence.WebFrontend.dll");
+        var baselineDll = Option(args, "--baseline") ?? Path.Combine(root, $"bench/Baseline/bin/{configuration}/net10.0/Presence.Baseline.dll");
+        var output = Option(args, "--out") ?? (smoke ? Path.Combine(Path.GetTempPath(), "presence-bench-smoke") : Path.Combine(root, "bench/results"));
+        var sizes = smoke ? Sizes.Smoke : Sizes.Full;
+
+        var report = new Report { Mode = smoke ? "smoke" : "full", Started = DateTimeOffset.UtcNow, Machine = Machine() };
+        var servers = new[] { (Service, serviceDll), (Baseline, baselineDll) };
+        foreach (var scenario in scenarios)
+        {
+            foreach (var (name, dll) in servers)
+            {
+                Console.WriteLine($"{scenario} on {name}...");
+                if (scenario == "fanout")
+                {
+                    foreach (var watchers in sizes.FanOutRoomSizes)
+                    {
+                        await using var fresh = await ServerProcess.StartAsync(name, dll, []);
+                        report.FanOut.Add(await Scenarios.FanOutAsync(fresh, watchers, sizes.FanOutEvents, sizes.FanOutRate));
+                    }
+                    continue;
+                }
+                await using var server = await ServerProcess.StartAsync(name, dll, []);
+                switch (scenario)
+                {
+                    case "hold":
+                        report.Hold.Add(await Scenarios.HoldAsync(server, sizes.HoldConnections, sizes.HoldRooms, sizes.ConnectionsPerProcess));
+                        break;
+                    case "storm":
+                        report.Storm.Add(await Scenarios.StormAsync(server, sizes.StormJoins, sizes.StormWatchers));
+                        break;
+                    case "churn":
+                        report.Churn.Add(await Scenarios.ChurnAsync(server, sizes.ChurnDuration, sizes.ChurnSlots, sizes.ChurnRooms));
+                        break;
+                    case "loss":
+                        report.Loss.Add(await Scenarios.LossAsync(server, sizes.LossConnections));
+                        break;
+                }
+            }
+        }
+
+        Targets.Check(report);
+        report.Write(output);
+        Console.WriteLine();
+        Console.WriteLine(report.Markdown());
+        Console.WriteLine($"written to {output}");
+        return 0;
+    }
+
+    private static string? Option(string[] args, string name)
+    {
+        var index = Array.IndexOf(args, name);
+        return index >= 0 && index + 1 < args.Length ? Path.GetFullPath(args[index + 1]) : null;
+    }
+
+    private static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Presence.sln")))
+        {
+            directory = directory.Parent;
+        }
+        return directory?.FullName ?? throw new InvalidOperationException("run the bench from the repository's build output");
+    }
+
+    private static string Machine()
+    {
+        var cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim();
+        return $"{Environment.ProcessorCount} cores ({cpu}), {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 30)} GiB";
+    }
+}
+
+/// <summary>How big each scenario is: full runs aim at the issue's targets, smoke runs take seconds.</summary>
+internal sealed record Sizes(
+    int HoldConnections, int HoldRooms, int ConnectionsPerProcess,
+    int[] FanOutRoomSizes, int FanOutEvents, double FanOutRate,
+    int StormJoins, int StormWatchers,
+    TimeSpan ChurnDuration, int ChurnSlots, int ChurnRooms,
+    int LossConnections)
+{
+    public static Sizes Full { get; } = new(19_000, 100, 15_000, [1_000, 2_500, 5_000, 10_000], 100, 10, 10_000, 20,
+        TimeSpan.FromSeconds(20), 200, 20, 2_000);
+
+    public static Sizes Smoke { get; } = new(200, 4, 150, [20, 50], 10, 20, 200, 3,
+        TimeSpan.FromSeconds(2), 20, 4, 50);
+}
+
+/// <summary>The performance targets of the benchmark issue, checked against the same run's baseline.</summary>
+internal static class Targets
+{
+    public static void Check(Report report)
+    {
+        void Add(bool met, string text) => report.Targets.Add($"{(met ? "met" : "MISSED")}: {text}");
+
+        if (Pair(report.Hold) is var (holdS, holdB))
+        {
+            Add(holdS.ConnectSeconds <= 30, $"hold: {holdS.Connections} connections all connected in {holdS.ConnectSeconds:F1} s (at most 30 s)");
+            var ratio = holdS.BytesPerConnection / holdB.BytesPerConnection;
+            Add(ratio <= 1.3, $"hold: RSS per connection {ratio:F2}x the baseline's (at most 1.3x)");
+        }
+        var largest = report.FanOut.Select(r => r.Watchers).DefaultIfEmpty().Max();
+        if (Pair(report.FanOut.Where(r => r.Watchers == largest).ToList()) is var (fanS, fanB))
+        {
+            var ratio = fanS.DeliveriesPerSecond / fanB.DeliveriesPerSecond;
+            Add(ratio >= 1.0, $"fan-out, {largest} watchers: deliveries/s {ratio:F2}x the baseline's (at least 1.0x)");
+            Add(fanS.P99Ms <= fanB.P99Ms + 20, $"fan-out, {largest} watchers: p99 {fanS.P99Ms:F0} ms vs baseline {fanB.P99Ms:F0} ms (at most +20 ms)");
+        }
+        foreach (var storm in report.Storm.Where(r => r.Server == Bench.Service))
+        {
+            Add(storm.MaxEventsPerWatcherPerSecond <= 1000.0 / 250 + 1,
+                $"join storm: at most {storm.MaxEventsPerWatcherPerSecond:F1} presence events per watcher per second of storm (at most 5)");
+            Add(storm.ExactAfterLastJoinMs <= 1000, $"join storm: every watcher exact {storm.ExactAfterLastJoinMs:F0} ms after the last join (at most 1000 ms)");
+        }
+        foreach (var loss in report.Loss.Where(r => r.Server == Bench.Service))
+        {
+            Add(loss.CountsDroppedAfterMs <= 45_000, $"abrupt loss: counts dropped {loss.CountsDroppedAfterMs:F0} ms after the kill (at most lease + keep-alive = 45 s)");
+        }
+    }
+
+    private static (T Service, T Baseline)? Pair<T>(IReadOnlyList<T> rows) where T : IMeasured =>
+        rows.FirstOrDefault(r => r.Server == Bench.Service) is { } s && rows.FirstOrDefault(r => r.Server == Bench.Baseline) is { } b
+            ? (s, b)
+            : null;
+}

@@ -1,0 +1,65 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Net.ServerSentEvents;
+using System.Text.Json;
+
+namespace Presence.Bench;
+
+internal static class Load
+{
+    public static async Task<Watcher[]> OpenManyAsync(
+        SseClients clients, int count, Func<int, string> path, Action<SseItem<string>, long>? onEvent = null, int parallel = 200)
+    {
+        var streams = new Watcher[count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = parallel },
+            async (i, cancellationToken) => streams[i] = await clients.OpenAsync(path(i), onEvent, cancellationToken));
+        return streams;
+    }
+
+    public static async Task CloseAllAsync(IEnumerable<Watcher> streams) =>
+        await Parallel.ForEachAsync(streams, new ParallelOptions { MaxDegreeOfParallelism = 200 },
+            async (stream, _) => await stream.DisposeAsync());
+
+    /// <summary>Waits until the server's snapshot of each room reports the expected connections.</summary>
+    public static async Task<double> WaitForCountsAsync(HttpClient client, IEnumerable<string> rooms, Func<string, int> expected, TimeSpan timeout)
+    {
+        var started = Stopwatch.StartNew();
+        foreach (var room in rooms)
+        {
+            while (await ConnectionsAsync(client, room) != expected(room))
+            {
+                if (started.Elapsed > timeout)
+                {
+                    throw new TimeoutException($"room {room} did not reach {expected(room)} connections in {timeout}");
+                }
+                await Task.Delay(20); // polling the server's JSON snapshot
+            }
+        }
+        return started.Elapsed.TotalMilliseconds;
+    }
+
+    public static async Task<int> ConnectionsAsync(HttpClient client, string room) =>
+        (await client.GetFromJsonAsync<JsonElement>($"/rooms/{room}")).GetProperty("connections").GetInt32();
+
+    public static int PresenceConnections(string data) =>
+        JsonDocument.Parse(data).RootElement.GetProperty("connections").GetInt32();
+
+    public static double Milliseconds(long from, long to) => (to - from) * 1000.0 / Stopwatch.Frequency;
+
+    public static double Percentile(IReadOnlyList<double> sorted, double p) =>
+        sorted.Count == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p / 100 * sorted.Count) - 1, 0, sorted.Count - 1)];
+
+    public static void InterlockedMax(ref long target, long value)
+    {
+        var current = Volatile.Read(ref target);
+        while (value > current)
+        {
+            var seen = Interlocked.CompareExchange(ref target, value, current);
+            if (seen == current)
+            {
+                return;
+            }
+            current = seen;
+        }
+    }
+}

@@ -1,0 +1,131 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Presence.Bench;
+
+/// <summary>Everything one bench run measured, with the service beside the baseline.</summary>
+internal sealed class Report
+{
+    public required string Mode { get; init; }
+    public required DateTimeOffset Started { get; init; }
+    public required string Machine { get; init; }
+    public List<HoldResult> Hold { get; } = [];
+    public List<FanOutResult> FanOut { get; } = [];
+    public List<StormResult> Storm { get; } = [];
+    public List<ChurnResult> Churn { get; } = [];
+    public List<LossResult> Loss { get; } = [];
+    public List<string> Targets { get; } = [];
+
+    public void Write(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        File.WriteAllText(Path.Combine(directory, "results.json"), JsonSerializer.Serialize(this, new JsonSerializerOptions(JsonSerializerDefaults.Web)
+        {
+            WriteIndented = true,
+            NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals, // NaN: not reached
+        }));
+        File.WriteAllText(Path.Combine(directory, "results.md"), Markdown());
+        if (FanOut.Count > 0)
+        {
+            File.WriteAllText(Path.Combine(directory, "fanout.svg"), Chart.FanOut(FanOut));
+        }
+    }
+
+    public string Markdown()
+    {
+        var md = new StringBuilder();
+        md.AppendLine(CultureInfo.InvariantCulture, $"Bench run ({Mode}) of {Started:yyyy-MM-dd HH:mm} UTC on {Machine}; load generator on the same machine.");
+        md.AppendLine();
+        if (Hold.Count > 0)
+        {
+            md.AppendLine("**hold**: N streams over R rooms, opened by worker processes; server RSS after minus before, per connection.");
+            md.AppendLine();
+            md.AppendLine("| server | connections | rooms | client processes | all connected in | RSS before | RSS after | per connection |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (var r in Hold)
+            {
+                md.AppendLine(Row(r.Server, r.Connections, r.Rooms, r.Processes, $"{r.ConnectSeconds:F1} s", $"{r.RssBeforeMb:F0} MB", $"{r.RssAfterMb:F0} MB", Kb(r.BytesPerConnection)));
+            }
+            md.AppendLine(Ratio("per connection, service / baseline", Hold, r => r.BytesPerConnection));
+        }
+        if (FanOut.Count > 0)
+        {
+            md.AppendLine("**fan-out**: one room of S watchers, M events published at a fixed rate; latency from publish to the last watcher's delivery.");
+            md.AppendLine();
+            md.AppendLine("| server | watchers | events | rate | p50 | p99 | max | deliveries/s | delivered | RSS per connection |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (var r in FanOut)
+            {
+                md.AppendLine(Row(r.Server, r.Watchers, r.Events, $"{r.Rate:F0}/s", Ms(r.P50Ms), Ms(r.P99Ms), Ms(r.MaxMs),
+                    $"{r.DeliveriesPerSecond:F0}", $"{r.Delivered}/{r.Expected}", Kb(r.BytesPerConnection)));
+            }
+            foreach (var size in FanOut.Select(r => r.Watchers).Distinct())
+            {
+                md.AppendLine(Ratio($"{size} watchers: deliveries/s, service / baseline", FanOut.Where(r => r.Watchers == size).ToList(), r => r.DeliveriesPerSecond));
+            }
+        }
+        if (Storm.Count > 0)
+        {
+            md.AppendLine("**join storm**: K clients join one room as fast as they can while W uncounted watchers listen.");
+            md.AppendLine();
+            md.AppendLine("| server | joins | watchers | storm lasted | presence events per watcher (most) | per second of storm | all exact after the last join |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+            foreach (var r in Storm)
+            {
+                md.AppendLine(Row(r.Server, r.Joins, r.Watchers, $"{r.StormSeconds:F1} s", r.MaxEventsPerWatcher, $"{r.MaxEventsPerWatcherPerSecond:F1}", Ms(r.ExactAfterLastJoinMs)));
+            }
+            md.AppendLine();
+        }
+        if (Churn.Count > 0)
+        {
+            md.AppendLine("**churn**: streams opening and closing continuously, then counts and leftovers.");
+            md.AppendLine();
+            md.AppendLine("| server | seconds | concurrent | rooms | open+close cycles | all rooms at 0 after | RSS before | RSS after | open files before | after |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (var r in Churn)
+            {
+                md.AppendLine(Row(r.Server, r.Seconds, r.Slots, r.Rooms, r.Cycles, Ms(r.ExactAfterMs), $"{r.RssBeforeMb:F0} MB", $"{r.RssAfterMb:F0} MB", r.FilesBefore, r.FilesAfter));
+            }
+            md.AppendLine();
+        }
+        if (Loss.Count > 0)
+        {
+            md.AppendLine("**abrupt loss**: a client process holding N streams is killed (no close); time until a watcher sees 0.");
+            md.AppendLine();
+            md.AppendLine("| server | streams killed | counts dropped after |");
+            md.AppendLine("|---|---:|---:|");
+            foreach (var r in Loss)
+            {
+                md.AppendLine(Row(r.Server, r.Killed, Ms(r.CountsDroppedAfterMs)));
+            }
+            md.AppendLine();
+        }
+        if (Targets.Count > 0)
+        {
+            md.AppendLine("**targets**");
+            md.AppendLine();
+            foreach (var target in Targets)
+            {
+                md.AppendLine($"- {target}");
+            }
+        }
+        return md.ToString();
+    }
+
+    private static string Row(params object[] cells) => "| " + string.Join(" | ", cells.Select(c => Convert.ToString(c, CultureInfo.InvariantCulture))) + " |";
+
+    private static string Ms(double ms) => double.IsNaN(ms) ? "n/a" : ms >= 100 ? $"{ms:F0} ms" : $"{ms:F1} ms";
+
+    private static string Kb(double bytes) => $"{bytes / 1024:F1} KB";
+
+    private static string Ratio<T>(string what, IReadOnlyList<T> rows, Func<T, double> value) where T : IMeasured
+    {
+        var service = rows.Where(r => r.Server == Bench.Service).Select(value).ToList();
+        var baseline = rows.Where(r => r.Server == Bench.Baseline).Select(value).ToList();
+        return service.Count == 1 && baseline.Count == 1
+            ? $"\n{what}: **{service[0] / baseline[0]:F2}**\n"
+            : "";
+    }
+}

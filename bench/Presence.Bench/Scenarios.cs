@@ -1,0 +1,236 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.ServerSentEvents;
+
+namespace Presence.Bench;
+
+/// <summary>A row measured on one server.</summary>
+internal interface IMeasured
+{
+    string Server { get; }
+}
+
+internal sealed record HoldResult(string Server, int Connections, int Rooms, int Processes, double ConnectSeconds, double RssBeforeMb, double RssAfterMb, double BytesPerConnection) : IMeasured;
+
+internal sealed record FanOutResult(string Server, int Watchers, int Events, double Rate, double BytesPerConnection,
+    double P50Ms, double P99Ms, double MaxMs, double DeliveriesPerSecond, long Delivered, long Expected) : IMeasured;
+
+internal sealed record StormResult(string Server, int Joins, int Watchers, double StormSeconds, int MaxEventsPerWatcher,
+    double MaxEventsPerWatcherPerSecond, double ExactAfterLastJoinMs) : IMeasured;
+
+internal sealed record ChurnResult(string Server, double Seconds, int Slots, int Rooms, long Cycles, double ExactAfterMs,
+    double RssBeforeMb, double RssAfterMb, int FilesBefore, int FilesAfter) : IMeasured;
+
+internal sealed record LossResult(string Server, int Killed, double CountsDroppedAfterMs) : IMeasured;
+
+internal static class Scenarios
+{
+    /// <summary>N streams over R rooms, held by worker processes; the server's RSS per connection.</summary>
+    public static async Task<HoldResult> HoldAsync(ServerProcess server, int connections, int rooms, int perProcess)
+    {
+        var prefix = $"hold-{Guid.NewGuid():N}-";
+        await WarmUpAsync(server);
+        var before = server.ResidentBytes();
+
+        var processes = (connections + perProcess - 1) / perProcess;
+        var started = Stopwatch.StartNew();
+        var workers = await Task.WhenAll(Enumerable.Range(0, processes).Select(p => WorkerProcess.StartAsync(
+            server.Address, prefix, rooms, first: p * perProcess, Math.Min(perProcess, connections - p * perProcess), firstSource: 2 + p * 16)));
+        var connectSeconds = started.Elapsed.TotalSeconds;
+        try
+        {
+            using var client = new HttpClient { BaseAddress = server.Address };
+            var perRoom = Enumerable.Range(0, connections).Select(i => i % rooms).GroupBy(r => r).ToDictionary(g => $"{prefix}{g.Key}", g => g.Count());
+            await Load.WaitForCountsAsync(client, perRoom.Keys, room => perRoom[room], TimeSpan.FromMinutes(1));
+            var after = server.ResidentBytes();
+            return new HoldResult(server.Name, connections, rooms, processes, connectSeconds,
+                before / 1e6, after / 1e6, (after - before) / (double)connections);
+        }
+        finally
+        {
+            foreach (var (worker, _) in workers)
+            {
+                await worker.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>One room of S watchers; M events published at a fixed rate; publish-to-last-delivery latency.</summary>
+    public static async Task<FanOutResult> FanOutAsync(ServerProcess server, int watchers, int events, double rate)
+    {
+        var room = $"fanout-{Guid.NewGuid():N}";
+        var lastArrival = new long[events];
+        var delivered = 0L;
+        var expected = (long)watchers * events;
+        var allDelivered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnEvent(SseItem<string> item, long at)
+        {
+            if (item.EventType != "tick" || !int.TryParse(item.EventId, out var id))
+            {
+                return;
+            }
+            Load.InterlockedMax(ref lastArrival[id - 1], at);
+            if (Interlocked.Increment(ref delivered) == expected)
+            {
+                allDelivered.TrySetResult();
+            }
+        }
+
+        await WarmUpAsync(server);
+        var before = server.ResidentBytes();
+        using var clients = new SseClients(server.Address);
+        var streams = await Load.OpenManyAsync(clients, watchers, _ => $"/rooms/{room}/events", OnEvent);
+        try
+        {
+            await Load.WaitForCountsAsync(clients.Any, [room], _ => watchers, TimeSpan.FromMinutes(1));
+            var bytesPerConnection = (server.ResidentBytes() - before) / (double)watchers;
+
+            using var publisher = Publisher(server);
+            var published = new long[events];
+            using var pace = new PeriodicTimer(TimeSpan.FromSeconds(1 / rate));
+            for (var k = 0; k < events; k++)
+            {
+                published[k] = Stopwatch.GetTimestamp();
+                (await publisher.PostAsJsonAsync($"/rooms/{room}/events", new { type = "tick", data = new { k } })).EnsureSuccessStatusCode();
+                await pace.WaitForNextTickAsync();
+            }
+            await Task.WhenAny(allDelivered.Task, Task.Delay(TimeSpan.FromSeconds(30)));
+
+            var latencies = Enumerable.Range(0, events).Where(k => lastArrival[k] != 0)
+                .Select(k => Load.Milliseconds(published[k], lastArrival[k])).Order().ToList();
+            var seconds = Load.Milliseconds(published[0], lastArrival.Max()) / 1000;
+            var count = Interlocked.Read(ref delivered);
+            return new FanOutResult(server.Name, watchers, events, rate, bytesPerConnection,
+                Load.Percentile(latencies, 50), Load.Percentile(latencies, 99), latencies.LastOrDefault(double.NaN),
+                count / seconds, count, expected);
+        }
+        finally
+        {
+            await Load.CloseAllAsync(streams);
+        }
+    }
+
+    /// <summary>K clients join one room as fast as they can while W uncounted watchers listen.</summary>
+    public static async Task<StormResult> StormAsync(ServerProcess server, int joins, int watchers)
+    {
+        var room = $"storm-{Guid.NewGuid():N}";
+        var presenceEvents = new int[watchers];
+        var lastCount = new int[watchers];
+        using var clients = new SseClients(server.Address);
+        var listeners = new Watcher[watchers];
+        for (var w = 0; w < watchers; w++)
+        {
+            var index = w;
+            listeners[w] = await clients.OpenAsync($"/rooms/{room}/events?count=false", (item, _) =>
+            {
+                if (item.EventType == "presence")
+                {
+                    Interlocked.Increment(ref presenceEvents[index]);
+                    Volatile.Write(ref lastCount[index], Load.PresenceConnections(item.Data));
+                }
+            });
+        }
+        Array.Clear(presenceEvents);
+
+        var storm = Stopwatch.StartNew();
+        var joiners = await Load.OpenManyAsync(clients, joins, _ => $"/rooms/{room}/events", parallel: 500);
+        var stormSeconds = storm.Elapsed.TotalSeconds;
+        try
+        {
+            var exactAfter = Stopwatch.StartNew();
+            bool Exact() => Enumerable.Range(0, watchers).All(w => Volatile.Read(ref lastCount[w]) == joins);
+            while (!Exact() && exactAfter.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                await Task.Delay(5); // polling the watchers' last counts
+            }
+            var exactMs = Exact() ? exactAfter.Elapsed.TotalMilliseconds : double.NaN;
+            var most = presenceEvents.Max();
+            // A storm shorter than a second counts as one second: the leading and trailing events fall in it.
+            return new StormResult(server.Name, joins, watchers, stormSeconds, most, most / Math.Max(stormSeconds, 1), exactMs);
+        }
+        finally
+        {
+            await Load.CloseAllAsync(joiners.Concat(listeners));
+        }
+    }
+
+    /// <summary>Streams opening and closing continuously; then every count must be exact and nothing left over.</summary>
+    public static async Task<ChurnResult> ChurnAsync(ServerProcess server, TimeSpan duration, int slots, int rooms)
+    {
+        var prefix = $"churn-{Guid.NewGuid():N}-";
+        await WarmUpAsync(server);
+        var (rssBefore, filesBefore) = (server.ResidentBytes(), server.OpenFiles());
+        using var clients = new SseClients(server.Address);
+        var cycles = 0L;
+        var deadline = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(Enumerable.Range(0, slots), new ParallelOptions { MaxDegreeOfParallelism = slots }, async (slot, _) =>
+        {
+            var random = new Random(slot);
+            while (deadline.Elapsed < duration)
+            {
+                var stream = await clients.OpenAsync($"/rooms/{prefix}{random.Next(rooms)}/events");
+                await Task.Delay(random.Next(0, 200)); // how long this viewer stays
+                await stream.DisposeAsync();
+                Interlocked.Increment(ref cycles);
+            }
+        });
+        var exactMs = await Load.WaitForCountsAsync(clients.Any, Enumerable.Range(0, rooms).Select(r => $"{prefix}{r}"), _ => 0, TimeSpan.FromMinutes(1));
+        await Task.Delay(TimeSpan.FromSeconds(2)); // let the server drop its closed sockets before counting them
+        return new ChurnResult(server.Name, duration.TotalSeconds, slots, rooms, cycles, exactMs,
+            rssBefore / 1e6, server.ResidentBytes() / 1e6, filesBefore, server.OpenFiles());
+    }
+
+    /// <summary>A process holding N streams is killed; how long until the room's count drops to 0.</summary>
+    public static async Task<LossResult> LossAsync(ServerProcess server, int connections)
+    {
+        var prefix = $"loss-{Guid.NewGuid():N}-";
+        var room = $"{prefix}0";
+        var dropped = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var seenAll = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var clients = new SseClients(server.Address, firstSourceAddress: 100);
+        await using var watcher = await clients.OpenAsync($"/rooms/{room}/events?count=false", (item, at) =>
+        {
+            if (item.EventType != "presence")
+            {
+                return;
+            }
+            var count = Load.PresenceConnections(item.Data);
+            if (count == connections)
+            {
+                seenAll.TrySetResult();
+            }
+            else if (count == 0 && seenAll.Task.IsCompleted)
+            {
+                dropped.TrySetResult(at);
+            }
+        });
+        var (worker, _) = await WorkerProcess.StartAsync(server.Address, prefix, rooms: 1, first: 0, connections, firstSource: 2);
+        await using (worker)
+        {
+            await seenAll.Task.WaitAsync(TimeSpan.FromMinutes(1));
+            var killedAt = Stopwatch.GetTimestamp();
+            await worker.KillAsync();
+            var at = await dropped.Task.WaitAsync(TimeSpan.FromMinutes(2));
+            return new LossResult(server.Name, connections, Load.Milliseconds(killedAt, at));
+        }
+    }
+
+    private static HttpClient Publisher(ServerProcess server)
+    {
+        var client = new HttpClient { BaseAddress = server.Address };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ServerProcess.PublishKey);
+        return client;
+    }
+
+    /// <summary>Runs every code path once so that RSS is measured after JIT and first allocations.</summary>
+    private static async Task WarmUpAsync(ServerProcess server)
+    {
+        using var clients = new SseClients(server.Address, sourceAddresses: 1, firstSourceAddress: 250);
+        var streams = await Load.OpenManyAsync(clients, 50, i => $"/rooms/warm-up-{i % 5}/events");
+        using var publisher = Publisher(server);
+        (await publisher.PostAsJsonAsync("/rooms/warm-up-0/events", new { type = "tick", data = 0 })).EnsureSuccessStatusCode();
+        await Load.CloseAllAsync(streams);
+        await Load.WaitForCountsAsync(clients.Any, Enumerable.Range(0, 5).Select(i => $"warm-up-{i}"), _ => 0, TimeSpan.FromMinutes(1));
+    }
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The benchmark: builds in Release, then runs the scenarios against the service and the bare
+# baseline in the same run. Arguments go to the bench: scenario names (hold fanout storm churn
+# loss; all by default), --smoke for a run of seconds, --out DIR.
+# Full runs write bench/results/{results.md,results.json,fanout.svg}.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dotnet build -c Release Presence.sln -v quiet -nologo
+exec dotnet bench/Presence.Bench/bin/Release/net10.0/Presence.Bench.dll "$@"
