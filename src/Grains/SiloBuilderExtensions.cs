@@ -14,14 +14,8 @@ public static class SiloBuilderExtensions
     /// </summary>
     public static ISiloBuilder AddPresenceGrains(this ISiloBuilder silo)
     {
-        silo.Services.AddOptions<PresenceOptions>()
-            .BindConfiguration(PresenceOptions.Section)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
-        silo.Services.AddOptions<FeedOptions>()
-            .BindConfiguration(FeedOptions.Section)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
+        silo.Services.AddValidatedOptions<PresenceOptions>(PresenceOptions.Section);
+        silo.Services.AddValidatedOptions<FeedOptions>(FeedOptions.Section);
 
         silo.AddMemoryGrainStorage(Storage.Rooms);
         silo.AddMemoryGrainStorage(RoomStreams.PubSubStore);

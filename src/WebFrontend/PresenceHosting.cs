@@ -18,9 +18,9 @@ internal static class PresenceHosting
     public static WebApplicationBuilder AddPresenceFrontEnd(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<SseOptions>().BindConfiguration(SseOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<PresenceOptions>().BindConfiguration(PresenceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<FeedOptions>().BindConfiguration(FeedOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddValidatedOptions<SseOptions>(SseOptions.Section);
+        services.AddValidatedOptions<PresenceOptions>(PresenceOptions.Section);
+        services.AddValidatedOptions<FeedOptions>(FeedOptions.Section);
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<FrontEndIdentity>();
