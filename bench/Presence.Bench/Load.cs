@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Net.Http.Json;
 using System.Net.ServerSentEvents;
 using System.Text.Json;
@@ -7,6 +8,14 @@ namespace Presence.Bench;
 
 internal static class Load
 {
+    public static void RequireLoopback(Uri server)
+    {
+        if (!IPAddress.IsLoopback(IPAddress.Parse(server.Host)))
+        {
+            throw new ArgumentException($"load goes to loopback addresses only, not {server.Host}");
+        }
+    }
+
     public static async Task<Watcher[]> OpenManyAsync(
         SseClients clients, int count, Func<int, string> path, Action<SseItem<string>, long>? onEvent = null, int parallel = 200)
     {

@@ -15,10 +15,7 @@ internal sealed class SseClients : IDisposable
 
     public SseClients(Uri server, int sourceAddresses = 32, int firstSourceAddress = 2)
     {
-        if (!IPAddress.IsLoopback(IPAddress.Parse(server.Host)))
-        {
-            throw new ArgumentException($"load goes to loopback addresses only, not {server.Host}");
-        }
+        Load.RequireLoopback(server);
         _clients = [.. Enumerable.Range(firstSourceAddress, sourceAddresses).Select(last => new HttpClient(new SocketsHttpHandler
         {
             MaxConnectionsPerServer = int.MaxValue,

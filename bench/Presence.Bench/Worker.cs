@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 
 namespace Presence.Bench;
 
@@ -7,7 +8,8 @@ namespace Presence.Bench;
 /// and an abrupt client loss needs a process to kill.
 /// Arguments: <c>worker &lt;server&gt; &lt;room prefix&gt; &lt;rooms&gt; &lt;first index&gt; &lt;count&gt; &lt;first source address&gt;</c>:
 /// stream i (from first index on) goes to room i mod rooms.
-/// Prints <c>ready &lt;ms&gt;</c> once every stream is open, then holds them until standard input closes.
+/// Prints <c>ready &lt;ms&gt;</c> once every stream is open (its first event arrived), then holds them until
+/// standard input closes. The streams are <see cref="HeldStream"/>s, spread over 16 source addresses.
 /// </summary>
 internal static class Worker
 {
@@ -15,12 +17,19 @@ internal static class Worker
     {
         var (server, prefix, rooms, first, count, firstSource) =
             (new Uri(args[0]), args[1], int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4]), int.Parse(args[5]));
-        using var clients = new SseClients(server, sourceAddresses: 16, firstSourceAddress: firstSource);
+        Load.RequireLoopback(server);
+        const int sources = 16;
         var started = Stopwatch.StartNew();
-        var streams = await Load.OpenManyAsync(clients, count, i => $"/rooms/{prefix}{(first + i) % rooms}/events");
+        var streams = new HeldStream[count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 200 }, async (i, cancellationToken) =>
+            streams[i] = await HeldStream.OpenAsync(IPAddress.Parse($"127.0.0.{firstSource + i % sources}"), server,
+                $"/rooms/{prefix}{(first + i) % rooms}/events", cancellationToken));
         Console.WriteLine($"ready {started.ElapsedMilliseconds}");
         await Console.In.ReadToEndAsync();
-        await Load.CloseAllAsync(streams);
+        foreach (var stream in streams)
+        {
+            await stream.DisposeAsync();
+        }
         return 0;
     }
 }

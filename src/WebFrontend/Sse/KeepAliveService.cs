@@ -2,19 +2,29 @@ using Microsoft.Extensions.Options;
 
 namespace Presence.WebFrontend.Sse;
 
-/// <summary>One timer for the whole front end posts the keep-alive comment to every connection.</summary>
+/// <summary>
+/// Posts the keep-alive comment to every connection once per interval. The connections are spread
+/// over <see cref="Slices"/> ticks of the interval by their id, so that a front end holding tens of
+/// thousands of them never writes all the comments in one burst (which would delay the events
+/// being fanned out at that moment).
+/// </summary>
 internal sealed class KeepAliveService(LocalRooms rooms, IOptions<SseOptions> options) : BackgroundService
 {
+    public const int Slices = 16;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.Value.KeepAlive);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        using var timer = new PeriodicTimer(options.Value.KeepAlive / Slices);
+        for (var tick = 0; await timer.WaitForNextTickAsync(stoppingToken); tick = (tick + 1) % Slices)
         {
             foreach (var room in rooms.All)
             {
                 foreach (var connection in room.Connections)
                 {
-                    connection.PostKeepAlive();
+                    if (connection.KeepAliveSlice == tick)
+                    {
+                        connection.PostKeepAlive();
+                    }
                 }
             }
         }

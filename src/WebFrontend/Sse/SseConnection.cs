@@ -34,6 +34,9 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, int 
 
     public Member Member => new(Id, ViewerId);
 
+    /// <summary>Which tick of the keep-alive interval writes this connection's comment.</summary>
+    public int KeepAliveSlice { get; } = (int)((uint)id.GetHashCode() % KeepAliveService.Slices);
+
     public void Post(SseFrame frame, bool isFeedEvent)
     {
         lock (_gate)

@@ -1,0 +1,108 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Presence.Bench;
+
+/// <summary>
+/// An event stream held as cheaply as a client can: one socket, a hand-written GET, a check that
+/// the answer is a 200 whose first event (the counts) has arrived, then reads that throw the bytes
+/// away. The worker processes hold thousands of these, and a heavier client would take from the two
+/// cores the server under test needs.
+/// </summary>
+internal sealed class HeldStream : IAsyncDisposable
+{
+    private static readonly byte[] HeaderEnd = "\r\n\r\n"u8.ToArray();
+    private static readonly byte[] FirstEvent = "event: presence"u8.ToArray();
+    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
+
+    private readonly Socket _socket;
+    private Task _draining = Task.CompletedTask;
+
+    private HeldStream(Socket socket) => _socket = socket;
+
+    public static async Task<HeldStream> OpenAsync(IPAddress source, Uri server, string path, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var stream = new HeldStream(socket);
+        try
+        {
+            socket.Bind(new IPEndPoint(source, 0));
+            await socket.ConnectAsync(IPAddress.Parse(server.Host), server.Port, cancellationToken);
+            var request = Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {server.Authority}\r\nAccept: text/event-stream\r\n\r\n");
+            await socket.SendAsync(request, SocketFlags.None, cancellationToken);
+            await stream.ReadFirstEventAsync(cancellationToken);
+            stream._draining = stream.DrainAsync();
+            return stream;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private async Task ReadFirstEventAsync(CancellationToken cancellationToken)
+    {
+        var received = new byte[8192];
+        var length = 0;
+        while (!HasFirstEvent(received.AsSpan(0, length)))
+        {
+            if (length == received.Length)
+            {
+                throw new IOException("no event in the first 8 KB of the response");
+            }
+            var read = await _socket.ReceiveAsync(received.AsMemory(length), SocketFlags.None, cancellationToken);
+            if (read == 0)
+            {
+                throw new IOException("the server closed the stream before its first event");
+            }
+            length += read;
+        }
+        if (!received.AsSpan().StartsWith("HTTP/1.1 200 "u8))
+        {
+            throw new IOException($"the server answered {Encoding.ASCII.GetString(received, 0, received.AsSpan().IndexOf("\r\n"u8))}");
+        }
+    }
+
+    private static bool HasFirstEvent(ReadOnlySpan<byte> response)
+    {
+        var body = response.IndexOf(HeaderEnd);
+        if (body < 0)
+        {
+            return false;
+        }
+        var firstEvent = response[body..].IndexOf(FirstEvent);
+        return firstEvent >= 0 && response[(body + firstEvent)..].IndexOf(EventEnd) >= 0;
+    }
+
+    /// <summary>Waits for bytes without holding a buffer (a zero-byte read), then reads and drops them.</summary>
+    private async Task DrainAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
+                var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+                var read = await _socket.ReceiveAsync(buffer, SocketFlags.None);
+                ArrayPool<byte>.Shared.Return(buffer);
+                if (read == 0)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
+        {
+            // Closed by us, or by the server.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _socket.Dispose();
+        await _draining;
+    }
+}
