@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -8,8 +9,8 @@ namespace Presence.Bench;
 /// <summary>
 /// An event stream held as cheaply as a client can: one socket, a hand-written GET, a check that
 /// the answer is a 200 whose first event (the counts) has arrived, then reads that throw the bytes
-/// away. The worker processes hold thousands of these, and a heavier client would take from the two
-/// cores the server under test needs.
+/// away, or only pick out the event ids. The bench holds tens of thousands of these, and a heavier
+/// client would take from the two cores the server under test needs.
 /// </summary>
 internal sealed class HeldStream : IAsyncDisposable
 {
@@ -18,14 +19,38 @@ internal sealed class HeldStream : IAsyncDisposable
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
 
     private readonly Socket _socket;
+    private readonly EventIdScanner? _ids;
     private Task _draining = Task.CompletedTask;
 
-    private HeldStream(Socket socket) => _socket = socket;
+    private HeldStream(Socket socket, EventIdScanner? ids) => (_socket, _ids) = (socket, ids);
 
-    public static async Task<HeldStream> OpenAsync(IPAddress source, Uri server, string path, CancellationToken cancellationToken)
+    public const int SourceAddresses = 16;
+
+    /// <summary>Opens <paramref name="count"/> streams, 200 at a time, from 16 source addresses starting at 127.0.0.<paramref name="firstSource"/>.</summary>
+    public static async Task<HeldStream[]> OpenManyAsync(Uri server, int count, Func<int, string> path, int firstSource,
+        Action<long, long>? onEventId = null)
+    {
+        Load.RequireLoopback(server);
+        var streams = new HeldStream[count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 200 }, async (i, cancellationToken) =>
+            streams[i] = await OpenAsync(IPAddress.Parse($"127.0.0.{firstSource + i % SourceAddresses}"), server, path(i), cancellationToken, onEventId));
+        return streams;
+    }
+
+    public static async Task CloseAllAsync(IEnumerable<HeldStream> streams)
+    {
+        foreach (var stream in streams)
+        {
+            await stream.DisposeAsync();
+        }
+    }
+
+    /// <summary>Opens a stream; <paramref name="onEventId"/>, if given, gets each event id with the timestamp it arrived at.</summary>
+    private static async Task<HeldStream> OpenAsync(IPAddress source, Uri server, string path, CancellationToken cancellationToken,
+        Action<long, long>? onEventId = null)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        var stream = new HeldStream(socket);
+        var stream = new HeldStream(socket, onEventId is null ? null : new EventIdScanner(onEventId));
         try
         {
             socket.Bind(new IPEndPoint(source, 0));
@@ -47,7 +72,8 @@ internal sealed class HeldStream : IAsyncDisposable
     {
         var received = new byte[8192];
         var length = 0;
-        while (!HasFirstEvent(received.AsSpan(0, length)))
+        int body;
+        while (!HasFirstEvent(received.AsSpan(0, length), out body))
         {
             if (length == received.Length)
             {
@@ -64,12 +90,18 @@ internal sealed class HeldStream : IAsyncDisposable
         {
             throw new IOException($"the server answered {Encoding.ASCII.GetString(received, 0, received.AsSpan().IndexOf("\r\n"u8))}");
         }
+        if (_ids is not null && received.AsSpan(0, body).IndexOf("Transfer-Encoding: chunked"u8) < 0)
+        {
+            throw new IOException("the event ids are read from a chunked response body, and this one is not chunked");
+        }
+        _ids?.Scan(received.AsSpan(body, length - body), Stopwatch.GetTimestamp());
     }
 
-    private static bool HasFirstEvent(ReadOnlySpan<byte> response)
+    private static bool HasFirstEvent(ReadOnlySpan<byte> response, out int body)
     {
-        var body = response.IndexOf(HeaderEnd);
-        if (body < 0)
+        var headerEnd = response.IndexOf(HeaderEnd);
+        body = headerEnd + HeaderEnd.Length;
+        if (headerEnd < 0)
         {
             return false;
         }
@@ -77,7 +109,7 @@ internal sealed class HeldStream : IAsyncDisposable
         return firstEvent >= 0 && response[(body + firstEvent)..].IndexOf(EventEnd) >= 0;
     }
 
-    /// <summary>Waits for bytes without holding a buffer (a zero-byte read), then reads and drops them.</summary>
+    /// <summary>Waits for bytes without holding a buffer (a zero-byte read), then reads them (and scans them for ids).</summary>
     private async Task DrainAsync()
     {
         try
@@ -87,6 +119,7 @@ internal sealed class HeldStream : IAsyncDisposable
                 await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
                 var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
                 var read = await _socket.ReceiveAsync(buffer, SocketFlags.None);
+                _ids?.Scan(buffer.AsSpan(0, read), Stopwatch.GetTimestamp());
                 ArrayPool<byte>.Shared.Return(buffer);
                 if (read == 0)
                 {

@@ -52,9 +52,9 @@ internal sealed class Report
         }
         if (FanOut.Count > 0)
         {
-            md.AppendLine("**fan-out**: one room of S watchers, M events published at a fixed rate; latency from publish to the last watcher's delivery.");
+            md.AppendLine("**fan-out**: one room of S watchers, M events, each published once the previous one reached every watcher (and at most at the rate shown); latency from publish to the last watcher's delivery.");
             md.AppendLine();
-            md.AppendLine("| server | watchers | events | rate | p50 | p99 | max | deliveries/s | delivered | RSS per connection |");
+            md.AppendLine("| server | watchers | events | rate at most | p50 | p99 | max | deliveries/s | delivered | RSS per connection |");
             md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var r in FanOut)
             {

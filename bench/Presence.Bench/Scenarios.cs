@@ -36,7 +36,7 @@ internal static class Scenarios
         var processes = (connections + perProcess - 1) / perProcess;
         var started = Stopwatch.StartNew();
         var workers = await Task.WhenAll(Enumerable.Range(0, processes).Select(p => WorkerProcess.StartAsync(
-            server.Address, prefix, rooms, first: p * perProcess, Math.Min(perProcess, connections - p * perProcess), firstSource: 2 + p * 16)));
+            server.Address, prefix, rooms, first: p * perProcess, Math.Min(perProcess, connections - p * perProcess), firstSource: 2 + p * HeldStream.SourceAddresses)));
         var connectSeconds = started.Elapsed.TotalSeconds;
         try
         {
@@ -56,34 +56,33 @@ internal static class Scenarios
         }
     }
 
-    /// <summary>One room of S watchers; M events published at a fixed rate; publish-to-last-delivery latency.</summary>
+    /// <summary>
+    /// One room of S watchers; M events, each published once the previous one has reached every
+    /// watcher, and at most <paramref name="rate"/> a second: the latency is that of one event's
+    /// fan-out, not of a backlog built up by publishing faster than the server delivers.
+    /// </summary>
     public static async Task<FanOutResult> FanOutAsync(ServerProcess server, int watchers, int events, double rate)
     {
         var room = $"fanout-{Guid.NewGuid():N}";
         var lastArrival = new long[events];
-        var delivered = 0L;
-        var expected = (long)watchers * events;
-        var allDelivered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        void OnEvent(SseItem<string> item, long at)
+        var deliveredPerEvent = new int[events];
+        var everyoneHas = Enumerable.Range(0, events).Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
+        void OnEventId(long id, long at)
         {
-            if (item.EventType != "tick" || !int.TryParse(item.EventId, out var id))
-            {
-                return;
-            }
             Load.InterlockedMax(ref lastArrival[id - 1], at);
-            if (Interlocked.Increment(ref delivered) == expected)
+            if (Interlocked.Increment(ref deliveredPerEvent[id - 1]) == watchers)
             {
-                allDelivered.TrySetResult();
+                everyoneHas[id - 1].TrySetResult();
             }
         }
 
         await WarmUpAsync(server);
         var before = server.ResidentBytes();
-        using var clients = new SseClients(server.Address);
-        var streams = await Load.OpenManyAsync(clients, watchers, _ => $"/rooms/{room}/events", OnEvent);
+        var streams = await HeldStream.OpenManyAsync(server.Address, watchers, _ => $"/rooms/{room}/events", firstSource: 2, OnEventId);
         try
         {
-            await Load.WaitForCountsAsync(clients.Any, [room], _ => watchers, TimeSpan.FromMinutes(1));
+            using var client = new HttpClient { BaseAddress = server.Address };
+            await Load.WaitForCountsAsync(client, [room], _ => watchers, TimeSpan.FromMinutes(1));
             var bytesPerConnection = (server.ResidentBytes() - before) / (double)watchers;
 
             using var publisher = Publisher(server);
@@ -93,21 +92,21 @@ internal static class Scenarios
             {
                 published[k] = Stopwatch.GetTimestamp();
                 (await publisher.PostAsJsonAsync($"/rooms/{room}/events", new { type = "tick", data = new { k } })).EnsureSuccessStatusCode();
+                await Task.WhenAny(everyoneHas[k].Task, Task.Delay(TimeSpan.FromSeconds(10)));
                 await pace.WaitForNextTickAsync();
             }
-            await Task.WhenAny(allDelivered.Task, Task.Delay(TimeSpan.FromSeconds(30)));
 
             var latencies = Enumerable.Range(0, events).Where(k => lastArrival[k] != 0)
                 .Select(k => Load.Milliseconds(published[k], lastArrival[k])).Order().ToList();
             var seconds = Load.Milliseconds(published[0], lastArrival.Max()) / 1000;
-            var count = Interlocked.Read(ref delivered);
+            var count = deliveredPerEvent.Sum(n => (long)n);
             return new FanOutResult(server.Name, watchers, events, rate, bytesPerConnection,
                 Load.Percentile(latencies, 50), Load.Percentile(latencies, 99), latencies.LastOrDefault(double.NaN),
-                count / seconds, count, expected);
+                count / seconds, count, (long)watchers * events);
         }
         finally
         {
-            await Load.CloseAllAsync(streams);
+            await HeldStream.CloseAllAsync(streams);
         }
     }
 

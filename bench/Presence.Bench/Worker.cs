@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net;
 
 namespace Presence.Bench;
 
@@ -9,7 +8,7 @@ namespace Presence.Bench;
 /// Arguments: <c>worker &lt;server&gt; &lt;room prefix&gt; &lt;rooms&gt; &lt;first index&gt; &lt;count&gt; &lt;first source address&gt;</c>:
 /// stream i (from first index on) goes to room i mod rooms.
 /// Prints <c>ready &lt;ms&gt;</c> once every stream is open (its first event arrived), then holds them until
-/// standard input closes. The streams are <see cref="HeldStream"/>s, spread over 16 source addresses.
+/// standard input closes. The streams are <see cref="HeldStream"/>s.
 /// </summary>
 internal static class Worker
 {
@@ -17,19 +16,11 @@ internal static class Worker
     {
         var (server, prefix, rooms, first, count, firstSource) =
             (new Uri(args[0]), args[1], int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4]), int.Parse(args[5]));
-        Load.RequireLoopback(server);
-        const int sources = 16;
         var started = Stopwatch.StartNew();
-        var streams = new HeldStream[count];
-        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 200 }, async (i, cancellationToken) =>
-            streams[i] = await HeldStream.OpenAsync(IPAddress.Parse($"127.0.0.{firstSource + i % sources}"), server,
-                $"/rooms/{prefix}{(first + i) % rooms}/events", cancellationToken));
+        var streams = await HeldStream.OpenManyAsync(server, count, i => $"/rooms/{prefix}{(first + i) % rooms}/events", firstSource);
         Console.WriteLine($"ready {started.ElapsedMilliseconds}");
         await Console.In.ReadToEndAsync();
-        foreach (var stream in streams)
-        {
-            await stream.DisposeAsync();
-        }
+        await HeldStream.CloseAllAsync(streams);
         return 0;
     }
 }

@@ -1,7 +1,10 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Hosting;
+using Orleans.Serialization;
+using Orleans.Storage;
 using Presence.Grains.Interfaces;
 
 namespace Presence.Grains;
@@ -17,12 +20,18 @@ public static class SiloBuilderExtensions
         silo.Services.AddValidatedOptions<PresenceOptions>(PresenceOptions.Section);
         silo.Services.AddValidatedOptions<FeedOptions>(FeedOptions.Section);
 
-        silo.AddMemoryGrainStorage(Storage.Rooms);
-        silo.AddMemoryGrainStorage(RoomStreams.PubSubStore);
+        // Orleans' own binary serializer: the default JSON one was a fifth of the CPU of a join
+        // (every connection's record is stored) and of a publish (the feed's history is stored).
+        static void BinaryState(OptionsBuilder<MemoryGrainStorageOptions> storage) =>
+            storage.Configure<Serializer>((options, serializer) => options.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
+        silo.AddMemoryGrainStorage(Storage.Rooms, BinaryState);
+        silo.AddMemoryGrainStorage(RoomStreams.PubSubStore, BinaryState);
         silo.UseInMemoryReminderService();
         silo.AddMemoryStreams(RoomStreams.ProviderName, streams => streams.ConfigurePullingAgent(agent =>
-            // The default 100 ms poll would be added to the latency of every count and event.
-            agent.Configure(options => options.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(10))));
+            // The default 100 ms poll would be added to the latency of every count and event; at
+            // 5 ms an idle process spends about a tenth of a core on polling (measured: 2 ms, 0.14;
+            // 10 ms, 0.075).
+            agent.Configure(options => options.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(5))));
         return silo;
     }
 
