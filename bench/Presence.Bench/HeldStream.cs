@@ -18,36 +18,26 @@ internal sealed class HeldStream : IAsyncDisposable
     private static readonly byte[] FirstEvent = "event: presence"u8.ToArray();
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
 
+    public const int SourceAddresses = 16;
+
     private readonly Socket _socket;
     private readonly EventIdScanner? _ids;
     private Task _draining = Task.CompletedTask;
 
     private HeldStream(Socket socket, EventIdScanner? ids) => (_socket, _ids) = (socket, ids);
 
-    public const int SourceAddresses = 16;
-
     /// <summary>Opens <paramref name="count"/> streams, 200 at a time, from 16 source addresses starting at 127.0.0.<paramref name="firstSource"/>.</summary>
-    public static async Task<HeldStream[]> OpenManyAsync(Uri server, int count, Func<int, string> path, int firstSource,
+    public static Task<HeldStream[]> OpenManyAsync(Uri server, int count, Func<int, string> path, int firstSource,
         Action<long, long>? onEventId = null)
     {
         Load.RequireLoopback(server);
-        var streams = new HeldStream[count];
-        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 200 }, async (i, cancellationToken) =>
-            streams[i] = await OpenAsync(IPAddress.Parse($"127.0.0.{firstSource + i % SourceAddresses}"), server, path(i), cancellationToken, onEventId));
-        return streams;
-    }
-
-    public static async Task CloseAllAsync(IEnumerable<HeldStream> streams)
-    {
-        foreach (var stream in streams)
-        {
-            await stream.DisposeAsync();
-        }
+        return Load.OpenManyAsync(count, (i, cancellationToken) =>
+            OpenAsync(IPAddress.Parse($"127.0.0.{firstSource + i % SourceAddresses}"), server, path(i), cancellationToken, onEventId));
     }
 
     /// <summary>Opens a stream; <paramref name="onEventId"/>, if given, gets each event id with the timestamp it arrived at.</summary>
     private static async Task<HeldStream> OpenAsync(IPAddress source, Uri server, string path, CancellationToken cancellationToken,
-        Action<long, long>? onEventId = null)
+        Action<long, long>? onEventId)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         var stream = new HeldStream(socket, onEventId is null ? null : new EventIdScanner(onEventId));

@@ -16,16 +16,20 @@ internal static class Load
         }
     }
 
-    public static async Task<Watcher[]> OpenManyAsync(
-        SseClients clients, int count, Func<int, string> path, Action<SseItem<string>, long>? onEvent = null, int parallel = 200)
+    public static Task<Watcher[]> OpenManyAsync(
+        SseClients clients, int count, Func<int, string> path, Action<SseItem<string>, long>? onEvent = null, int parallel = 200) =>
+        OpenManyAsync(count, (i, cancellationToken) => clients.OpenAsync(path(i), onEvent, cancellationToken), parallel);
+
+    /// <summary>Opens stream 0 to <paramref name="count"/> - 1, <paramref name="parallel"/> at a time.</summary>
+    public static async Task<T[]> OpenManyAsync<T>(int count, Func<int, CancellationToken, Task<T>> open, int parallel = 200)
     {
-        var streams = new Watcher[count];
+        var streams = new T[count];
         await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = parallel },
-            async (i, cancellationToken) => streams[i] = await clients.OpenAsync(path(i), onEvent, cancellationToken));
+            async (i, cancellationToken) => streams[i] = await open(i, cancellationToken));
         return streams;
     }
 
-    public static async Task CloseAllAsync(IEnumerable<Watcher> streams) =>
+    public static async Task CloseAllAsync(IEnumerable<IAsyncDisposable> streams) =>
         await Parallel.ForEachAsync(streams, new ParallelOptions { MaxDegreeOfParallelism = 200 },
             async (stream, _) => await stream.DisposeAsync());
 

@@ -106,7 +106,7 @@ internal static class Scenarios
         }
         finally
         {
-            await HeldStream.CloseAllAsync(streams);
+            await Load.CloseAllAsync(streams);
         }
     }
 

@@ -20,7 +20,7 @@ internal static class Worker
         var streams = await HeldStream.OpenManyAsync(server, count, i => $"/rooms/{prefix}{(first + i) % rooms}/events", firstSource);
         Console.WriteLine($"ready {started.ElapsedMilliseconds}");
         await Console.In.ReadToEndAsync();
-        await HeldStream.CloseAllAsync(streams);
+        await Load.CloseAllAsync(streams);
         return 0;
     }
 }
