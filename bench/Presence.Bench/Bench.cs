@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Presence.Bench;
 
 /// <summary>
-/// <c>Presence.Bench [hold] [fanout] [storm] [churn] [loss] [--smoke] [--out DIR] [--service DLL] [--baseline DLL]</c>:
+/// <c>Presence.Bench [hold] [fanout] [storm] [churn] [loss] [--smoke] [--watchers N,N...] [--out DIR] [--service DLL] [--baseline DLL]</c>:
 /// runs the scenarios (all by default) against the service and the bare baseline, one after the
 /// other in the same run, prints the tables and writes results.md, results.json and fanout.svg.
 /// </summary>
@@ -28,6 +28,10 @@ internal static class Bench
         var baselineDll = Option(args, "--baseline") ?? Path.Combine(root, $"bench/Baseline/bin/{configuration}/net10.0/Presence.Baseline.dll");
         var output = Option(args, "--out") ?? (smoke ? Path.Combine(Path.GetTempPath(), "presence-bench-smoke") : Path.Combine(root, "bench/results"));
         var sizes = smoke ? Sizes.Smoke : Sizes.Full;
+        if (Array.IndexOf(args, "--watchers") is var w and >= 0 && w + 1 < args.Length)
+        {
+            sizes = sizes with { FanOutRoomSizes = [.. args[w + 1].Split(',').Select(int.Parse)] };
+        }
 
         var report = new Report { Mode = smoke ? "smoke" : "full", Started = DateTimeOffset.UtcNow, Machine = Machine() };
         var servers = new[] { (Service, serviceDll), (Baseline, baselineDll) };
@@ -41,7 +45,7 @@ internal static class Bench
                     foreach (var watchers in sizes.FanOutRoomSizes)
                     {
                         await using var fresh = await ServerProcess.StartAsync(name, dll, []);
-                        report.FanOut.Add(await Scenarios.FanOutAsync(fresh, watchers, sizes.FanOutEvents, sizes.FanOutRate));
+                        report.FanOut.Add(await Scenarios.FanOutAsync(fresh, watchers, sizes.FanOutWarmUpEvents, sizes.FanOutEvents, sizes.FanOutRate));
                     }
                     continue;
                 }
@@ -98,15 +102,15 @@ internal static class Bench
 /// <summary>How big each scenario is: full runs aim at the targets, smoke runs take seconds.</summary>
 internal sealed record Sizes(
     int HoldConnections, int HoldRooms, int ConnectionsPerProcess,
-    int[] FanOutRoomSizes, int FanOutEvents, double FanOutRate,
+    int[] FanOutRoomSizes, int FanOutWarmUpEvents, int FanOutEvents, double FanOutRate,
     int StormJoins, int StormWatchers,
     TimeSpan ChurnDuration, int ChurnSlots, int ChurnRooms,
     int LossConnections)
 {
-    public static Sizes Full { get; } = new(19_000, 100, 15_000, [1_000, 2_500, 5_000, 10_000], 100, 10, 10_000, 20,
+    public static Sizes Full { get; } = new(19_000, 100, 15_000, [1_000, 2_500, 5_000, 10_000], 30, 100, 10, 10_000, 20,
         TimeSpan.FromSeconds(20), 200, 20, 2_000);
 
-    public static Sizes Smoke { get; } = new(200, 4, 150, [20, 50], 10, 20, 200, 3,
+    public static Sizes Smoke { get; } = new(200, 4, 150, [20, 50], 3, 10, 20, 200, 3,
         TimeSpan.FromSeconds(2), 20, 4, 50);
 }
 

@@ -54,12 +54,12 @@ internal sealed class Report
         {
             md.AppendLine("**fan-out**: one room of S watchers, M events, each published once the previous one reached every watcher (and at most at the rate shown); latency from publish to the last watcher's delivery.");
             md.AppendLine();
-            md.AppendLine("| server | watchers | events | rate at most | p50 | p99 | max | deliveries/s | delivered | RSS per connection |");
-            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            md.AppendLine("| server | watchers | events | rate at most | p50 | p99 | max | deliveries/s | delivered | server CPU per delivery | RSS per connection |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var r in FanOut)
             {
                 md.AppendLine(Row(r.Server, r.Watchers, r.Events, $"{r.Rate:F0}/s", Ms(r.P50Ms), Ms(r.P99Ms), Ms(r.MaxMs),
-                    $"{r.DeliveriesPerSecond:F0}", $"{r.Delivered}/{r.Expected}", Kb(r.BytesPerConnection)));
+                    $"{r.DeliveriesPerSecond:F0}", $"{r.Delivered}/{r.Expected}", $"{r.ServerCpuMicrosecondsPerDelivery:F1} µs", Kb(r.BytesPerConnection)));
             }
             foreach (var size in FanOut.Select(r => r.Watchers).Distinct())
             {

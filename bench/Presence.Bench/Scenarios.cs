@@ -14,7 +14,8 @@ internal interface IMeasured
 internal sealed record HoldResult(string Server, int Connections, int Rooms, int Processes, double ConnectSeconds, double RssBeforeMb, double RssAfterMb, double BytesPerConnection) : IMeasured;
 
 internal sealed record FanOutResult(string Server, int Watchers, int Events, double Rate, double BytesPerConnection,
-    double P50Ms, double P99Ms, double MaxMs, double DeliveriesPerSecond, long Delivered, long Expected) : IMeasured;
+    double P50Ms, double P99Ms, double MaxMs, double DeliveriesPerSecond, long Delivered, long Expected,
+    double ServerCpuMicrosecondsPerDelivery) : IMeasured;
 
 internal sealed record StormResult(string Server, int Joins, int Watchers, double StormSeconds, int MaxEventsPerWatcher,
     double MaxEventsPerWatcherPerSecond, double ExactAfterLastJoinMs) : IMeasured;
@@ -59,14 +60,17 @@ internal static class Scenarios
     /// <summary>
     /// One room of S watchers; M events, each published once the previous one has reached every
     /// watcher, and at most <paramref name="rate"/> a second: the latency is that of one event's
-    /// fan-out, not of a backlog built up by publishing faster than the server delivers.
+    /// fan-out, not of a backlog built up by publishing faster than the server delivers. The first
+    /// <paramref name="warmUpEvents"/> go the same way but are not measured: both ends have then
+    /// compiled their hot paths (tiered JIT), as a server that has been up for a while has.
     /// </summary>
-    public static async Task<FanOutResult> FanOutAsync(ServerProcess server, int watchers, int events, double rate)
+    public static async Task<FanOutResult> FanOutAsync(ServerProcess server, int watchers, int warmUpEvents, int events, double rate)
     {
         var room = $"fanout-{Guid.NewGuid():N}";
-        var lastArrival = new long[events];
-        var deliveredPerEvent = new int[events];
-        var everyoneHas = Enumerable.Range(0, events).Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
+        var total = warmUpEvents + events;
+        var lastArrival = new long[total];
+        var deliveredPerEvent = new int[total];
+        var everyoneHas = Enumerable.Range(0, total).Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
         void OnEventId(long id, long at)
         {
             Load.InterlockedMax(ref lastArrival[id - 1], at);
@@ -86,23 +90,30 @@ internal static class Scenarios
             var bytesPerConnection = (server.ResidentBytes() - before) / (double)watchers;
 
             using var publisher = Publisher(server);
-            var published = new long[events];
+            var published = new long[total];
+            var cpuBefore = TimeSpan.Zero;
             using var pace = new PeriodicTimer(TimeSpan.FromSeconds(1 / rate));
-            for (var k = 0; k < events; k++)
+            for (var k = 0; k < total; k++)
             {
+                if (k == warmUpEvents)
+                {
+                    cpuBefore = server.CpuTime();
+                }
                 published[k] = Stopwatch.GetTimestamp();
                 (await publisher.PostAsJsonAsync($"/rooms/{room}/events", new { type = "tick", data = new { k } })).EnsureSuccessStatusCode();
                 await Task.WhenAny(everyoneHas[k].Task, Task.Delay(TimeSpan.FromSeconds(10)));
                 await pace.WaitForNextTickAsync();
             }
 
-            var latencies = Enumerable.Range(0, events).Where(k => lastArrival[k] != 0)
+            var cpu = server.CpuTime() - cpuBefore;
+            var measured = Enumerable.Range(warmUpEvents, events).ToList();
+            var latencies = measured.Where(k => lastArrival[k] != 0)
                 .Select(k => Load.Milliseconds(published[k], lastArrival[k])).Order().ToList();
-            var seconds = Load.Milliseconds(published[0], lastArrival.Max()) / 1000;
-            var count = deliveredPerEvent.Sum(n => (long)n);
+            var seconds = Load.Milliseconds(published[warmUpEvents], measured.Max(k => lastArrival[k])) / 1000;
+            var count = measured.Sum(k => (long)deliveredPerEvent[k]);
             return new FanOutResult(server.Name, watchers, events, rate, bytesPerConnection,
                 Load.Percentile(latencies, 50), Load.Percentile(latencies, 99), latencies.LastOrDefault(double.NaN),
-                count / seconds, count, (long)watchers * events);
+                count / seconds, count, (long)watchers * events, cpu.TotalMicroseconds / count);
         }
         finally
         {

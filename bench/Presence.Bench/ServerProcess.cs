@@ -58,6 +58,13 @@ internal sealed class ServerProcess : IAsyncDisposable
     /// <summary>Resident set size of the server process, in bytes.</summary>
     public long ResidentBytes() => ReadStatusKilobytes("VmRSS") * 1024;
 
+    /// <summary>CPU time the server process has used so far, user and system.</summary>
+    public TimeSpan CpuTime()
+    {
+        _process.Refresh();
+        return _process.TotalProcessorTime;
+    }
+
     public int OpenFiles() => Directory.GetFiles($"/proc/{_process.Id}/fd").Length;
 
     private long ReadStatusKilobytes(string field)

@@ -13,11 +13,19 @@ public interface IPresenceGrain : IGrainWithStringKey
     Task LeaveAsync(Guid connectionId);
 
     /// <summary>
-    /// Renews the leases of all of one front end's connections in the room in one call. Connections
-    /// the grain does not know (it was reactivated) are admitted again, except those that left
-    /// within the last lease period.
+    /// Renews the leases of all of one front end's connections in the room at once, if the grain
+    /// holds exactly that membership for the front end; then returns the snapshot. Returns null if it
+    /// does not (a join or a leave in flight, a lost leave, a reactivated grain): the front end then
+    /// lists its connections with <see cref="RenewEachAsync"/>.
     /// </summary>
-    Task<PresenceChanged> RenewAsync(string frontEnd, ImmutableArray<Member> members);
+    Task<PresenceChanged?> RenewAsync(string frontEnd, Membership membership);
+
+    /// <summary>
+    /// Renews the leases of the listed connections of one front end. Connections the grain does not
+    /// know (it was reactivated) are admitted again, except those that left within the last lease
+    /// period. Connections of the front end that are not listed keep their lease and lapse with it.
+    /// </summary>
+    Task<PresenceChanged> RenewEachAsync(string frontEnd, ImmutableArray<Member> members);
 
     [ReadOnly]
     Task<PresenceChanged> GetAsync();

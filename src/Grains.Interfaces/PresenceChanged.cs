@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+
 namespace Presence.Grains.Interfaces;
 
 /// <summary>
@@ -16,3 +18,25 @@ public sealed record PresenceChanged(
 public readonly record struct Member(
     [property: Id(0)] Guid ConnectionId,
     [property: Id(1)] string ViewerId);
+
+/// <summary>
+/// One front end's counted connections in a room, in a few bytes: how many, and the XOR of a hash of
+/// each id. Front end and grain both keep one; when they are equal, the grain holds exactly the
+/// front end's connections (but for a 2^-64 chance) and one renewal confirms them all without a list.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("presence.membership")]
+public readonly record struct Membership(
+    [property: Id(0)] int Count,
+    [property: Id(1)] ulong Fingerprint)
+{
+    public Membership With(Guid connectionId) => new(Count + 1, Fingerprint ^ Hash(connectionId));
+
+    public Membership Without(Guid connectionId) => new(Count - 1, Fingerprint ^ Hash(connectionId));
+
+    private static ulong Hash(Guid connectionId)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        connectionId.TryWriteBytes(bytes);
+        return BinaryPrimitives.ReadUInt64LittleEndian(bytes) ^ BinaryPrimitives.ReadUInt64LittleEndian(bytes[8..]);
+    }
+}

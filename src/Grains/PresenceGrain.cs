@@ -17,9 +17,11 @@ public sealed class PublishedPresence
 }
 
 /// <summary>
-/// Who is in a room. Connections hold leases that front ends renew in batches; a sweep timer removes
-/// lapsed ones, and a reminder, registered while the room is occupied, brings the grain back to sweep
-/// even after its silo died. Count changes are coalesced to one stream event per publish interval.
+/// Who is in a room. Connections hold leases that front ends renew in batches: one small call confirms
+/// all of a front end's connections while the grain holds the same membership for it, a list renews
+/// them one by one when not. A sweep timer removes lapsed leases, and a reminder, registered while
+/// the room is occupied, brings the grain back to sweep even after its silo died. Count changes are
+/// coalesced to one stream event per publish interval.
 /// </summary>
 public sealed partial class PresenceGrain(
     [PersistentState("presence", Storage.Rooms)] IPersistentState<PublishedPresence> published,
@@ -32,6 +34,7 @@ public sealed partial class PresenceGrain(
 
     private readonly PresenceOptions _options = presenceOptions.Value;
     private readonly Dictionary<Guid, Lease> _leases = [];
+    private readonly Dictionary<string, FrontEndLeases> _frontEnds = [];
     private readonly Dictionary<string, int> _connectionsPerViewer = [];
     private readonly Dictionary<Guid, DateTimeOffset> _departed = [];
     private IAsyncStream<PresenceChanged> _stream = null!;
@@ -70,7 +73,7 @@ public sealed partial class PresenceGrain(
     public Task<PresenceChanged> JoinAsync(string frontEnd, Member member)
     {
         _departed.Remove(member.ConnectionId);
-        Admit(frontEnd, member);
+        Admit(frontEnd, member, time.GetUtcNow() + _options.Lease);
         return Task.FromResult(Snapshot());
     }
 
@@ -84,13 +87,25 @@ public sealed partial class PresenceGrain(
         return Task.CompletedTask;
     }
 
-    public Task<PresenceChanged> RenewAsync(string frontEnd, ImmutableArray<Member> members)
+    public Task<PresenceChanged?> RenewAsync(string frontEnd, Membership membership)
     {
+        var held = _frontEnds.GetValueOrDefault(frontEnd);
+        if ((held?.Membership ?? default) != membership)
+        {
+            return Task.FromResult<PresenceChanged?>(null);
+        }
+        held?.ConfirmedUntil = time.GetUtcNow() + _options.Lease;
+        return Task.FromResult<PresenceChanged?>(Snapshot());
+    }
+
+    public Task<PresenceChanged> RenewEachAsync(string frontEnd, ImmutableArray<Member> members)
+    {
+        var expires = time.GetUtcNow() + _options.Lease;
         foreach (var member in members)
         {
             if (!_departed.ContainsKey(member.ConnectionId))
             {
-                Admit(frontEnd, member);
+                Admit(frontEnd, member, expires);
             }
         }
         return Task.FromResult(Snapshot());
@@ -108,16 +123,20 @@ public sealed partial class PresenceGrain(
         }
     }
 
-    private void Admit(string frontEnd, Member member)
+    private void Admit(string frontEnd, Member member, DateTimeOffset expires)
     {
-        var expires = time.GetUtcNow() + _options.Lease;
         if (_leases.TryGetValue(member.ConnectionId, out var lease))
         {
-            _leases[member.ConnectionId] = lease with { Expires = expires };
+            lease.Expires = expires;
             return;
         }
 
-        _leases[member.ConnectionId] = new Lease(member.ViewerId, frontEnd, expires);
+        if (!_frontEnds.TryGetValue(frontEnd, out var holder))
+        {
+            _frontEnds[frontEnd] = holder = new FrontEndLeases(frontEnd);
+        }
+        holder.Membership = holder.Membership.With(member.ConnectionId);
+        _leases[member.ConnectionId] = new Lease(member.ViewerId, holder) { Expires = expires };
         _connectionsPerViewer[member.ViewerId] = _connectionsPerViewer.GetValueOrDefault(member.ViewerId) + 1;
         Changed();
     }
@@ -127,6 +146,13 @@ public sealed partial class PresenceGrain(
         if (!_leases.Remove(connectionId, out var lease))
         {
             return false;
+        }
+
+        var holder = lease.Holder;
+        holder.Membership = holder.Membership.Without(connectionId);
+        if (holder.Membership.Count == 0)
+        {
+            _frontEnds.Remove(holder.Name);
         }
 
         var remaining = _connectionsPerViewer[lease.ViewerId] - 1;
@@ -144,7 +170,7 @@ public sealed partial class PresenceGrain(
     private Task Sweep()
     {
         var now = time.GetUtcNow();
-        var expired = _leases.Where(entry => entry.Value.Expires <= now).Select(entry => entry.Key).ToList();
+        var expired = _leases.Where(entry => entry.Value.LapsedBy(now)).Select(entry => entry.Key).ToList();
         foreach (var connectionId in expired)
         {
             Remove(connectionId);
@@ -277,7 +303,27 @@ public sealed partial class PresenceGrain(
             ? new PresenceChanged(Room, published.State.Watching, published.State.Connections, _version)
             : new PresenceChanged(Room, _connectionsPerViewer.Count, _leases.Count, _version);
 
-    private readonly record struct Lease(string ViewerId, string FrontEnd, DateTimeOffset Expires);
+    /// <summary>One connection's lease: renewed on its own by a listed renewal, or with all of its front end's.</summary>
+    private sealed class Lease(string viewerId, FrontEndLeases holder)
+    {
+        public string ViewerId { get; } = viewerId;
+
+        public FrontEndLeases Holder { get; } = holder;
+
+        public DateTimeOffset Expires { get; set; }
+
+        public bool LapsedBy(DateTimeOffset now) => Expires <= now && Holder.ConfirmedUntil <= now;
+    }
+
+    /// <summary>What the grain holds of one front end's connections, and until when a renewal confirmed them all.</summary>
+    private sealed class FrontEndLeases(string name)
+    {
+        public string Name { get; } = name;
+
+        public Membership Membership { get; set; }
+
+        public DateTimeOffset ConfirmedUntil { get; set; } = DateTimeOffset.MinValue;
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Room {Room}: {Count} lease(s) lapsed")]
     private partial void LogExpired(string room, int count);

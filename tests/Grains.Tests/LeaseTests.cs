@@ -10,12 +10,6 @@ public sealed class LeaseTests(ShortLeaseCluster fixture)
 {
     private const string FrontEnd = "front-end-1";
 
-    private static Member NewMember()
-    {
-        var id = Guid.NewGuid();
-        return new Member(id, id.ToString("N"));
-    }
-
     private async Task<(IPresenceGrain Grain, StreamProbe<PresenceChanged> Watcher)> RoomAsync()
     {
         var room = $"room-{Guid.NewGuid():N}";
@@ -29,20 +23,64 @@ public sealed class LeaseTests(ShortLeaseCluster fixture)
     {
         var (grain, watcher) = await RoomAsync();
         await using var _ = watcher;
-        var (renewed, abandoned) = (NewMember(), NewMember());
+        var (renewed, abandoned) = (Members.New(), Members.New());
         await grain.JoinAsync(FrontEnd, renewed);
         await grain.JoinAsync("front-end-that-dies", abandoned);
         await watcher.WaitForAsync(change => change.Connections == 2);
 
         // The live front end keeps renewing on its period; the other one never does.
-        using var renewing = new CancellationTokenSource();
-        var renewals = RenewEveryAsync(grain, renewed, TimeSpan.FromMilliseconds(300), renewing.Token);
-
-        var afterLapse = await watcher.WaitForAsync(change => change.Connections < 2);
-        await renewing.CancelAsync();
-        await renewals;
+        var afterLapse = await WhileRenewingAsync(() => grain.RenewEachAsync(FrontEnd, [renewed]),
+            () => watcher.WaitForAsync(change => change.Connections < 2));
 
         Assert.Equal((1, 1), (afterLapse.Watching, afterLapse.Connections));
+    }
+
+    [Fact]
+    public async Task Leases_RenewedByMembershipAlone_Stay_WhileAnUnrenewedOneLapses()
+    {
+        var (grain, watcher) = await RoomAsync();
+        await using var _ = watcher;
+        var (first, second, abandoned) = (Members.New(), Members.New(), Members.New());
+        await grain.JoinAsync(FrontEnd, first);
+        await grain.JoinAsync(FrontEnd, second);
+        await grain.JoinAsync("front-end-that-dies", abandoned);
+        await watcher.WaitForAsync(change => change.Connections == 3);
+
+        // All three leases were taken at the same moment: only the membership renewals keep two.
+        var membership = Members.MembershipOf(first, second);
+        var afterLapse = await WhileRenewingAsync(async () => Assert.NotNull(await grain.RenewAsync(FrontEnd, membership)),
+            () => watcher.WaitForAsync(change => change.Connections < 3));
+
+        Assert.Equal((2, 2), (afterLapse.Watching, afterLapse.Connections));
+    }
+
+    [Fact]
+    public async Task Membership_WithALostLeave_IsRefused_TheListKeepsTheRest_TheLostOneLapses()
+    {
+        var (grain, watcher) = await RoomAsync();
+        await using var _ = watcher;
+        var (first, second, lost) = (Members.New(), Members.New(), Members.New());
+        foreach (var member in new[] { first, second, lost })
+        {
+            await grain.JoinAsync(FrontEnd, member);
+        }
+        await watcher.WaitForAsync(change => change.Connections == 3);
+
+        // The front end closed the third connection, but its leave never reached the grain.
+        var membership = Members.MembershipOf(first, second);
+        Assert.Null(await grain.RenewAsync(FrontEnd, membership));
+        var afterLapse = await WhileRenewingAsync(
+            async () =>
+            {
+                if (await grain.RenewAsync(FrontEnd, membership) is null)
+                {
+                    await grain.RenewEachAsync(FrontEnd, [first, second]);
+                }
+            },
+            () => watcher.WaitForAsync(change => change.Connections < 3));
+
+        Assert.Equal((2, 2), (afterLapse.Watching, afterLapse.Connections));
+        Assert.NotNull(await grain.RenewAsync(FrontEnd, membership));
     }
 
     [Fact]
@@ -50,7 +88,7 @@ public sealed class LeaseTests(ShortLeaseCluster fixture)
     {
         var (grain, watcher) = await RoomAsync();
         await using var _ = watcher;
-        var member = NewMember();
+        var member = Members.New();
 
         await grain.JoinAsync(FrontEnd, member);
         await watcher.WaitForAsync(change => change.Connections == 1);
@@ -69,13 +107,13 @@ public sealed class LeaseTests(ShortLeaseCluster fixture)
     {
         var (grain, watcher) = await RoomAsync();
         await using var _ = watcher;
-        var (survivor, lost) = (NewMember(), NewMember());
+        var (survivor, lost) = (Members.New(), Members.New());
         await grain.JoinAsync(FrontEnd, survivor);
         await grain.JoinAsync("front-end-that-dies", lost);
         var before = await watcher.WaitForAsync(change => change.Connections == 2);
 
         await fixture.Cluster.DeactivateAsync(grain);
-        var duringRebuild = await grain.RenewAsync(FrontEnd, [survivor]);
+        var duringRebuild = await grain.RenewEachAsync(FrontEnd, [survivor]);
         var afterRebuild = await watcher.WaitForAsync(change => change.Version > before.Version);
 
         Assert.Equal(2, duringRebuild.Connections);
@@ -89,14 +127,30 @@ public sealed class LeaseTests(ShortLeaseCluster fixture)
         return rows.Reminders.Select(reminder => reminder.ReminderName);
     }
 
-    private static async Task RenewEveryAsync(IPresenceGrain grain, Member member, TimeSpan period, CancellationToken stop)
+    /// <summary>Renews as a front end does, on its period (a third of the lease), until the awaited change comes.</summary>
+    private static async Task<T> WhileRenewingAsync<T>(Func<Task> renew, Func<Task<T>> awaited)
     {
-        using var timer = new PeriodicTimer(period);
+        using var stop = new CancellationTokenSource();
+        var renewals = RenewEveryAsync(renew, stop.Token);
+        try
+        {
+            return await awaited();
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await renewals;
+        }
+    }
+
+    private static async Task RenewEveryAsync(Func<Task> renew, CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(300));
         try
         {
             while (await timer.WaitForNextTickAsync(stop))
             {
-                await grain.RenewAsync(FrontEnd, [member]);
+                await renew();
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)

@@ -10,12 +10,6 @@ public sealed class PresenceGrainTests(DefaultCluster fixture)
 
     private static string NewRoom() => $"room-{Guid.NewGuid():N}";
 
-    private static Member NewMember(string? viewer = null)
-    {
-        var id = Guid.NewGuid();
-        return new Member(id, viewer ?? id.ToString("N"));
-    }
-
     private Task<StreamProbe<PresenceChanged>> WatchAsync(string room) =>
         StreamProbe<PresenceChanged>.SubscribeAsync(fixture.Client, RoomStreams.ProviderName, RoomStreams.Presence(room));
 
@@ -25,7 +19,7 @@ public sealed class PresenceGrainTests(DefaultCluster fixture)
         var room = NewRoom();
         var grain = fixture.Client.GetGrain<IPresenceGrain>(room);
         await using var watcher = await WatchAsync(room);
-        var (first, second) = (NewMember(), NewMember());
+        var (first, second) = (Members.New(), Members.New());
 
         var afterFirst = await grain.JoinAsync(FrontEnd, first);
         var afterSecond = await grain.JoinAsync(FrontEnd, second);
@@ -47,7 +41,7 @@ public sealed class PresenceGrainTests(DefaultCluster fixture)
     {
         var room = NewRoom();
         var grain = fixture.Client.GetGrain<IPresenceGrain>(room);
-        var (tab1, tab2, other) = (NewMember("alice"), NewMember("alice"), NewMember("bob"));
+        var (tab1, tab2, other) = (Members.New("alice"), Members.New("alice"), Members.New("bob"));
 
         await grain.JoinAsync(FrontEnd, tab1);
         await grain.JoinAsync(FrontEnd, tab2);
@@ -73,7 +67,7 @@ public sealed class PresenceGrainTests(DefaultCluster fixture)
         var empty = await grain.GetAsync();
         Assert.Equal((0, 0), (empty.Watching, empty.Connections));
 
-        await grain.JoinAsync(FrontEnd, NewMember());
+        await grain.JoinAsync(FrontEnd, Members.New());
 
         var received = await dashboard.WaitForAsync(change => change.Connections > 0);
         Assert.Equal((1, 1), (received.Watching, received.Connections));
@@ -84,7 +78,7 @@ public sealed class PresenceGrainTests(DefaultCluster fixture)
     {
         var room = NewRoom();
         var grain = fixture.Client.GetGrain<IPresenceGrain>(room);
-        var joined = await grain.JoinAsync(FrontEnd, NewMember());
+        var joined = await grain.JoinAsync(FrontEnd, Members.New());
 
         await grain.LeaveAsync(Guid.NewGuid());
 
@@ -96,13 +90,13 @@ public sealed class PresenceGrainTests(DefaultCluster fixture)
     {
         var room = NewRoom();
         var grain = fixture.Client.GetGrain<IPresenceGrain>(room);
-        var (stays, leaves) = (NewMember(), NewMember());
+        var (stays, leaves) = (Members.New(), Members.New());
         await grain.JoinAsync(FrontEnd, stays);
         await grain.JoinAsync(FrontEnd, leaves);
 
         // The front end built its renewal before the leave reached the grain.
         await grain.LeaveAsync(leaves.ConnectionId);
-        var renewed = await grain.RenewAsync(FrontEnd, [stays, leaves]);
+        var renewed = await grain.RenewEachAsync(FrontEnd, [stays, leaves]);
 
         Assert.Equal((1, 1), (renewed.Watching, renewed.Connections));
     }
@@ -116,7 +110,7 @@ public sealed class PresenceGrainTests(DefaultCluster fixture)
         await using var watcher = await WatchAsync(room);
 
         var burst = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, joins).Select(_ => grain.JoinAsync(FrontEnd, NewMember())));
+        await Task.WhenAll(Enumerable.Range(0, joins).Select(_ => grain.JoinAsync(FrontEnd, Members.New())));
         var last = await watcher.WaitForAsync(change => change.Connections == joins);
         burst.Stop();
 
@@ -135,7 +129,7 @@ public sealed class PresenceGrainTests(DefaultCluster fixture)
     {
         var room = NewRoom();
         var grain = fixture.Client.GetGrain<IPresenceGrain>(room);
-        var members = new[] { NewMember(), NewMember(), NewMember() };
+        var members = new[] { Members.New(), Members.New(), Members.New() };
         await using var watcher = await WatchAsync(room);
         foreach (var member in members)
         {
@@ -144,12 +138,13 @@ public sealed class PresenceGrainTests(DefaultCluster fixture)
         var before = await watcher.WaitForAsync(change => change.Connections == 3);
 
         await fixture.Cluster.DeactivateAsync(grain);
-        // The first call to the new activation is one front end renewing one of its connections.
-        var duringRebuild = await grain.RenewAsync(FrontEnd, [members[0]]);
+        // The new activation holds nothing: it refuses the front end's membership and gets the list.
+        Assert.Null(await grain.RenewAsync(FrontEnd, Members.MembershipOf(members)));
+        var duringRebuild = await grain.RenewEachAsync(FrontEnd, [members[0]]);
 
         Assert.Equal((3, 3), (duringRebuild.Watching, duringRebuild.Connections));
         Assert.True(duringRebuild.Version > before.Version);
-        await grain.RenewAsync(FrontEnd, [.. members]);
+        await grain.RenewEachAsync(FrontEnd, [.. members]);
 
         var republished = await watcher.WaitForAsync(change => change.Version > before.Version);
         Assert.Equal((3, 3), (republished.Watching, republished.Connections));

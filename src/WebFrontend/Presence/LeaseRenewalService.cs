@@ -5,9 +5,10 @@ using Presence.WebFrontend.Sse;
 namespace Presence.WebFrontend.Presence;
 
 /// <summary>
-/// Renews the leases of all local connections of a room with ONE call per room per renewal period,
-/// pushes the grain's snapshot to the room (so every browser converges even if a stream event was
-/// lost), and lets rooms without local connections go.
+/// Renews the leases of all local connections of a room with one call per room per renewal period
+/// (two when the grain's membership differs from this front end's), pushes the grain's snapshot to
+/// the room (so every browser converges even if a stream event was lost), and lets rooms without
+/// local connections go.
 /// </summary>
 internal sealed partial class LeaseRenewalService(
     LocalRooms rooms,
@@ -34,7 +35,11 @@ internal sealed partial class LeaseRenewalService(
             {
                 return;
             }
-            var renewed = await grains.GetGrain<IPresenceGrain>(room.Name).RenewAsync(frontEnd.Id, room.JoinedMembers());
+            // One call of a few bytes when the grain holds the same connections as this front end
+            // does; the list only when it does not.
+            var presence = grains.GetGrain<IPresenceGrain>(room.Name);
+            var renewed = await presence.RenewAsync(frontEnd.Id, room.JoinedMembership())
+                ?? await presence.RenewEachAsync(frontEnd.Id, room.JoinedMembers());
             await room.CheckSubscriptionAsync(renewed);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)

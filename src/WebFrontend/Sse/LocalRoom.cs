@@ -60,6 +60,20 @@ internal sealed partial class LocalRoom
         }
     }
 
+    /// <summary>The connections the presence grain has admitted, as it should hold them for this front end.</summary>
+    public Membership JoinedMembership()
+    {
+        var membership = default(Membership);
+        foreach (var (id, connection) in _connections)
+        {
+            if (connection.Joined)
+            {
+                membership = membership.With(id);
+            }
+        }
+        return membership;
+    }
+
     public ImmutableArray<Member> JoinedMembers() =>
         [.. _connections.Values.Where(connection => connection.Joined).Select(connection => connection.Member)];
 
