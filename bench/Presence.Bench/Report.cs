@@ -12,7 +12,11 @@ internal sealed class Report
     public required DateTimeOffset Started { get; init; }
     public required string Machine { get; init; }
     public List<HoldResult> Hold { get; } = [];
-    public List<FanOutResult> FanOut { get; } = [];
+    /// <summary>Every fan-out round, in the order run: service and baseline alternate.</summary>
+    public List<FanOutResult> FanOutRounds { get; } = [];
+
+    /// <summary>The fan-out rounds of each server and room size, as medians.</summary>
+    public List<FanOutResult> FanOut => [.. FanOutRounds.GroupBy(r => (r.Server, r.Watchers)).Select(g => FanOutResult.Median([.. g]))];
     public List<StormResult> Storm { get; } = [];
     public List<ChurnResult> Churn { get; } = [];
     public List<LossResult> Loss { get; } = [];
@@ -50,20 +54,24 @@ internal sealed class Report
             }
             md.AppendLine(Ratio("per connection, service / baseline", Hold, r => r.BytesPerConnection));
         }
-        if (FanOut.Count > 0)
+        if (FanOutRounds.Count > 0)
         {
-            md.AppendLine("**fan-out**: one room of S watchers, M events, each published once the previous one reached every watcher (and at most at the rate shown); latency from publish to the last watcher's delivery.");
+            var fanOut = FanOut;
+            md.AppendLine("**fan-out**: one room of S watchers, M events, each published once the previous one reached every watcher (and at most at the rate shown); latency from publish to the last watcher's delivery. Each round starts a fresh server, warms it up with unmeasured events, then measures; rounds alternate between service and baseline, and each figure is the median of the rounds'.");
             md.AppendLine();
-            md.AppendLine("| server | watchers | events | rate at most | p50 | p99 | max | deliveries/s | delivered | server CPU per delivery | RSS per connection |");
-            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-            foreach (var r in FanOut)
+            md.AppendLine("| server | watchers | events | rate at most | rounds | p50 | p99 | max | deliveries/s | delivered | server CPU per delivery | RSS per connection |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (var r in fanOut.OrderBy(r => r.Server != Bench.Service))
             {
-                md.AppendLine(Row(r.Server, r.Watchers, r.Events, $"{r.Rate:F0}/s", Ms(r.P50Ms), Ms(r.P99Ms), Ms(r.MaxMs),
+                md.AppendLine(Row(r.Server, r.Watchers, r.Events, $"{r.Rate:F0}/s", r.Rounds, Ms(r.P50Ms), Ms(r.P99Ms), Ms(r.MaxMs),
                     $"{r.DeliveriesPerSecond:F0}", $"{r.Delivered}/{r.Expected}", $"{r.ServerCpuMicrosecondsPerDelivery:F1} µs", Kb(r.BytesPerConnection)));
             }
-            foreach (var size in FanOut.Select(r => r.Watchers).Distinct())
+            foreach (var size in fanOut.Select(r => r.Watchers).Distinct())
             {
-                md.AppendLine(Ratio($"{size} watchers: deliveries/s, service / baseline", FanOut.Where(r => r.Watchers == size).ToList(), r => r.DeliveriesPerSecond));
+                var rounds = FanOutRounds.Where(r => r.Watchers == size).ToList();
+                var perRound = rounds.Where(r => r.Server == Bench.Service).Zip(rounds.Where(r => r.Server == Bench.Baseline), (s, b) => $"{s.DeliveriesPerSecond / b.DeliveriesPerSecond:F2}");
+                md.AppendLine(Ratio($"{size} watchers: deliveries/s, service / baseline", fanOut.Where(r => r.Watchers == size).ToList(), r => r.DeliveriesPerSecond)
+                    .TrimEnd() + $" (round by round: {string.Join(", ", perRound)})\n");
             }
         }
         if (Storm.Count > 0)
