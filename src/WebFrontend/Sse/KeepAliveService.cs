@@ -3,7 +3,8 @@ using Microsoft.Extensions.Options;
 namespace Presence.WebFrontend.Sse;
 
 /// <summary>
-/// Posts the keep-alive comment to every connection once per interval. The connections are spread
+/// Offers the keep-alive comment to every connection once per interval (a connection sends it only
+/// if it has written nothing else since the previous offer). The connections are spread
 /// over <see cref="Slices"/> ticks of the interval by their id, so that a front end holding tens of
 /// thousands of them never writes all the comments in one burst (which would delay the events
 /// being fanned out at that moment).

@@ -18,6 +18,7 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, int 
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private SseFrame? _presence;
     private bool _keepAlive;
+    private bool _wroteSinceKeepAlive;
     private bool _overflowed;
     private long _lastPresenceVersion;
     private long _lastFeedId;
@@ -60,10 +61,20 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, int 
         _wakeUp.Writer.TryWrite(true);
     }
 
+    /// <summary>
+    /// Called once per keep-alive interval: the comment goes out only if nothing else was written
+    /// since the previous call, so that no connection stays silent much longer than the interval
+    /// and busy ones are not sent comments they do not need.
+    /// </summary>
     public void PostKeepAlive()
     {
         lock (_gate)
         {
+            if (_wroteSinceKeepAlive)
+            {
+                _wroteSinceKeepAlive = false;
+                return;
+            }
             _keepAlive = true;
         }
         _wakeUp.Writer.TryWrite(true);
@@ -133,5 +144,6 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, int 
         }
         last = frame.Position;
         writer.Write(frame.Utf8.Span);
+        _wroteSinceKeepAlive = true;
     }
 }
