@@ -24,13 +24,13 @@ internal static class Bench
         var scenarios = args.Where(AllScenarios.Contains).DefaultIfEmpty().SelectMany(s => s is null ? AllScenarios : [s]).ToList();
         var root = RepositoryRoot();
         var configuration = Path.GetFileName(Path.GetDirectoryName(AppContext.BaseDirectory.TrimEnd('/'))!); // Debug or Release, as the bench was built
-        var serviceDll = Option(args, "--service") ?? Path.Combine(root, $"src/WebFrontend/bin/{configuration}/net10.0/Presence.WebFrontend.dll");
-        var baselineDll = Option(args, "--baseline") ?? Path.Combine(root, $"bench/Baseline/bin/{configuration}/net10.0/Presence.Baseline.dll");
-        var output = Option(args, "--out") ?? (smoke ? Path.Combine(Path.GetTempPath(), "presence-bench-smoke") : Path.Combine(root, "bench/results"));
+        var serviceDll = PathOption(args, "--service") ?? Path.Combine(root, $"src/WebFrontend/bin/{configuration}/net10.0/Presence.WebFrontend.dll");
+        var baselineDll = PathOption(args, "--baseline") ?? Path.Combine(root, $"bench/Baseline/bin/{configuration}/net10.0/Presence.Baseline.dll");
+        var output = PathOption(args, "--out") ?? (smoke ? Path.Combine(Path.GetTempPath(), "presence-bench-smoke") : Path.Combine(root, "bench/results"));
         var sizes = smoke ? Sizes.Smoke : Sizes.Full;
-        if (Array.IndexOf(args, "--watchers") is var w and >= 0 && w + 1 < args.Length)
+        if (Option(args, "--watchers") is { } roomSizes)
         {
-            sizes = sizes with { FanOutRoomSizes = [.. args[w + 1].Split(',').Select(int.Parse)] };
+            sizes = sizes with { FanOutRoomSizes = [.. roomSizes.Split(',').Select(int.Parse)] };
         }
 
         var report = new Report { Mode = smoke ? "smoke" : "full", Started = DateTimeOffset.UtcNow, Machine = Machine() };
@@ -95,8 +95,10 @@ internal static class Bench
     private static string? Option(string[] args, string name)
     {
         var index = Array.IndexOf(args, name);
-        return index >= 0 && index + 1 < args.Length ? Path.GetFullPath(args[index + 1]) : null;
+        return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
     }
+
+    private static string? PathOption(string[] args, string name) => Option(args, name) is { } path ? Path.GetFullPath(path) : null;
 
     private static string RepositoryRoot()
     {

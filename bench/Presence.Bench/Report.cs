@@ -70,8 +70,8 @@ internal sealed class Report
             {
                 var rounds = FanOutRounds.Where(r => r.Watchers == size).ToList();
                 var perRound = rounds.Where(r => r.Server == Bench.Service).Zip(rounds.Where(r => r.Server == Bench.Baseline), (s, b) => $"{s.DeliveriesPerSecond / b.DeliveriesPerSecond:F2}");
-                md.AppendLine(Ratio($"{size} watchers: deliveries/s, service / baseline", fanOut.Where(r => r.Watchers == size).ToList(), r => r.DeliveriesPerSecond)
-                    .TrimEnd() + $" (round by round: {string.Join(", ", perRound)})\n");
+                md.AppendLine(Ratio($"{size} watchers: deliveries/s, service / baseline", fanOut.Where(r => r.Watchers == size).ToList(), r => r.DeliveriesPerSecond,
+                    $" (round by round: {string.Join(", ", perRound)})"));
             }
         }
         if (Storm.Count > 0)
@@ -128,12 +128,12 @@ internal sealed class Report
 
     private static string Kb(double bytes) => $"{bytes / 1024:F1} KB";
 
-    private static string Ratio<T>(string what, IReadOnlyList<T> rows, Func<T, double> value) where T : IMeasured
+    private static string Ratio<T>(string what, IReadOnlyList<T> rows, Func<T, double> value, string detail = "") where T : IMeasured
     {
         var service = rows.Where(r => r.Server == Bench.Service).Select(value).ToList();
         var baseline = rows.Where(r => r.Server == Bench.Baseline).Select(value).ToList();
         return service.Count == 1 && baseline.Count == 1
-            ? $"\n{what}: **{service[0] / baseline[0]:F2}**\n"
+            ? $"\n{what}: **{service[0] / baseline[0]:F2}**{detail}\n"
             : "";
     }
 }
