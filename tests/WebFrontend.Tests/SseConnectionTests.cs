@@ -6,19 +6,21 @@ namespace Presence.WebFrontend.Tests;
 
 public sealed class SseConnectionTests
 {
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
+
     [Fact]
     public async Task KeepAlive_IsSentOnlyAfterAnIntervalWithNothingElseWritten()
     {
         var pipe = new Pipe();
-        var connection = new SseConnection(Guid.NewGuid(), "viewer", counted: true, maxPendingEvents: 10);
+        var connection = NewConnection(maxPendingEvents: 10);
         using var stop = new CancellationTokenSource();
-        var pump = connection.PumpAsync(pipe.Writer, stop.Token);
+        var run = connection.RunAsync(pipe.Writer, stop.Token);
 
-        connection.Post(Frame(1), isFeedEvent: true);
+        connection.Post(Feed(1), isFeedEvent: true);
         Assert.Equal("id: 1\n\n", await ReadAsync(pipe.Reader));
 
         connection.PostKeepAlive(); // an event went out during this interval: no comment
-        connection.Post(Frame(2), isFeedEvent: true);
+        connection.Post(Feed(2), isFeedEvent: true);
         Assert.Equal("id: 2\n\n", await ReadAsync(pipe.Reader));
 
         connection.PostKeepAlive(); // event 2 went out during this interval: no comment
@@ -26,17 +28,86 @@ public sealed class SseConnectionTests
         Assert.Equal(": keep-alive\n\n", await ReadAsync(pipe.Reader));
 
         await stop.CancelAsync();
-        await pump;
+        await run.WaitAsync(Timeout);
     }
 
-    private static SseFrame Frame(long id) => new(id, Encoding.UTF8.GetBytes($"id: {id}\n\n"));
+    [Fact]
+    public async Task Post_WhileTheClientIsBehind_FeedEventsWaitInOrderAndCountsCollapseToTheLatest()
+    {
+        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 16, resumeWriterThreshold: 1));
+        var connection = NewConnection(maxPendingEvents: 10);
+        using var stop = new CancellationTokenSource();
+        var run = connection.RunAsync(pipe.Writer, stop.Token);
+
+        connection.Post(Feed(1), isFeedEvent: true);
+        connection.Post(Feed(2), isFeedEvent: true);
+        connection.Post(Feed(3), isFeedEvent: true); // past the pause threshold: the flush waits for the reader
+        connection.Post(Count(1), isFeedEvent: false);
+        connection.Post(Feed(4), isFeedEvent: true);
+        connection.Post(Count(2), isFeedEvent: false);
+
+        Assert.Equal("id: 1\n\nid: 2\n\nid: 3\n\nid: 4\n\ncount: 2\n\n", await ReadUntilAsync(pipe.Reader, "count: 2\n\n"));
+        connection.Post(Feed(5), isFeedEvent: true); // caught up: written at once again
+        Assert.Equal("id: 5\n\n", await ReadAsync(pipe.Reader));
+        Assert.False(run.IsCompleted);
+
+        await stop.CancelAsync();
+        await run.WaitAsync(Timeout);
+    }
+
+    [Fact]
+    public async Task Post_MoreFeedEventsThanMayWait_EndsTheConnection()
+    {
+        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 1, resumeWriterThreshold: 1));
+        var connection = NewConnection(maxPendingEvents: 2);
+        var run = connection.RunAsync(pipe.Writer, CancellationToken.None);
+
+        for (var id = 1; id <= 4; id++)
+        {
+            connection.Post(Feed(id), isFeedEvent: true);
+        }
+        Assert.Equal("id: 1\n\n", await ReadAsync(pipe.Reader));
+
+        await run.WaitAsync(Timeout);
+    }
+
+    [Fact]
+    public async Task Post_ToAResponseThatFails_DoesNotThrowAndFailsTheRun()
+    {
+        var pipe = new Pipe();
+        var connection = NewConnection(maxPendingEvents: 10);
+        var run = connection.RunAsync(pipe.Writer, CancellationToken.None);
+        pipe.Reader.Complete(new IOException("connection reset"));
+
+        connection.Post(Feed(1), isFeedEvent: true);
+
+        var failure = await Assert.ThrowsAsync<IOException>(() => run.WaitAsync(Timeout));
+        Assert.Equal("connection reset", failure.Message);
+    }
+
+    private static SseConnection NewConnection(int maxPendingEvents) =>
+        new(Guid.NewGuid(), "viewer", counted: true, maxPendingEvents);
+
+    private static SseFrame Feed(long id) => new(id, Encoding.UTF8.GetBytes($"id: {id}\n\n"));
+
+    private static SseFrame Count(long version) => new(version, Encoding.UTF8.GetBytes($"count: {version}\n\n"));
 
     private static async Task<string> ReadAsync(PipeReader reader)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        using var timeout = new CancellationTokenSource(Timeout);
         var result = await reader.ReadAsync(timeout.Token);
         var text = Encoding.UTF8.GetString(result.Buffer);
         reader.AdvanceTo(result.Buffer.End);
+        return text;
+    }
+
+    private static async Task<string> ReadUntilAsync(PipeReader reader, string end)
+    {
+        var text = "";
+        while (!text.EndsWith(end, StringComparison.Ordinal))
+        {
+            text += await ReadAsync(reader);
+        }
         return text;
     }
 }

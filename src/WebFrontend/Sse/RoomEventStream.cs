@@ -51,7 +51,7 @@ internal sealed partial class RoomEventStream(
                 await writer.FlushAsync(context.RequestAborted);
             }
 
-            await connection.PumpAsync(writer, context.RequestAborted);
+            await connection.RunAsync(writer, context.RequestAborted);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

@@ -1,21 +1,24 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Threading.Channels;
 using Presence.Grains.Interfaces;
 
 namespace Presence.WebFrontend.Sse;
 
 /// <summary>
-/// One SSE response and what is waiting to be written to it. Posting never blocks the fan-out:
-/// counts collapse to the latest, keep-alives to one, and feed events queue up to a bound past which
-/// the connection is closed (its client reconnects with Last-Event-ID and replays the rest).
+/// One SSE response. While the client keeps up, whoever posts a frame (the room's fan-out, the
+/// keep-alive service) writes and flushes it at once: no queue, no task and no thread hop per
+/// delivery. While a flush is pending (the client reads slower than we write), frames wait: counts
+/// collapse to the latest, keep-alives to one, and feed events queue up to a bound past which the
+/// connection is ended (its client reconnects with Last-Event-ID and replays the rest).
 /// </summary>
 internal sealed class SseConnection(Guid id, string viewerId, bool counted, int maxPendingEvents)
 {
     private readonly Lock _gate = new();
     private readonly Queue<SseFrame> _feed = new();
-    private readonly Channel<bool> _wakeUp = Channel.CreateBounded<bool>(
-        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private PipeWriter? _writer;
+    private bool _flushing;
+    private Exception? _failure;
     private SseFrame? _presence;
     private bool _keepAlive;
     private bool _wroteSinceKeepAlive;
@@ -42,7 +45,11 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, int 
     {
         lock (_gate)
         {
-            if (!isFeedEvent)
+            if (_writer is { } writer && !_flushing)
+            {
+                Send(writer, frame, isFeedEvent);
+            }
+            else if (!isFeedEvent)
             {
                 if (_presence is null || frame.Position > _presence.Position)
                 {
@@ -58,7 +65,6 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, int 
                 _overflowed = true;
             }
         }
-        _wakeUp.Writer.TryWrite(true);
     }
 
     /// <summary>
@@ -73,11 +79,16 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, int 
             if (_wroteSinceKeepAlive)
             {
                 _wroteSinceKeepAlive = false;
-                return;
             }
-            _keepAlive = true;
+            else if (_writer is { } writer && !_flushing)
+            {
+                Send(writer, frame: null, isFeedEvent: false);
+            }
+            else
+            {
+                _keepAlive = true;
+            }
         }
-        _wakeUp.Writer.TryWrite(true);
     }
 
     public void SkipFeedEventsThrough(long id)
@@ -88,7 +99,7 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, int 
         }
     }
 
-    /// <summary>Writes a frame outside the queue: the opening snapshot and the replayed history.</summary>
+    /// <summary>Writes a frame before the connection runs: the opening snapshot and the replayed history.</summary>
     public void WriteNow(PipeWriter writer, SseFrame frame, bool isFeedEvent)
     {
         lock (_gate)
@@ -97,53 +108,149 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, int 
         }
     }
 
-    /// <summary>Writes what is posted until the client goes away or falls too far behind.</summary>
-    public async Task PumpAsync(PipeWriter writer, CancellationToken aborted)
+    /// <summary>
+    /// Writes what was posted while the response was being opened, then lets posts write to it;
+    /// completes when the client has gone away, fell too far behind or could not be written to,
+    /// and no flush is pending any more (so the response can end).
+    /// </summary>
+    public async Task RunAsync(PipeWriter writer, CancellationToken aborted)
     {
-        await using var stop = aborted.Register(() => _wakeUp.Writer.TryComplete());
-        while (await _wakeUp.Reader.WaitToReadAsync())
+        lock (_gate)
         {
-            _wakeUp.Reader.TryRead(out _);
-            lock (_gate)
+            _writer = writer;
+            _flushing = true;
+        }
+        _ = DrainAsync(writer, ValueTask.FromResult(default(FlushResult)));
+        await using (aborted.Register(End))
+        {
+            await _finished.Task;
+        }
+    }
+
+    /// <summary>Under the lock: writes one frame (a keep-alive if null) and flushes.</summary>
+    private void Send(PipeWriter writer, SseFrame? frame, bool isFeedEvent)
+    {
+        try
+        {
+            if (frame is null)
             {
-                if (_overflowed)
+                writer.Write(SseFrame.KeepAlive.Span);
+            }
+            else
+            {
+                Write(writer, frame, isFeedEvent);
+            }
+            var flush = writer.FlushAsync();
+            if (!flush.IsCompletedSuccessfully)
+            {
+                _flushing = true;
+                _ = DrainAsync(writer, flush);
+            }
+            else if (flush.Result is { IsCompleted: true } or { IsCanceled: true })
+            {
+                EndLocked(failure: null);
+            }
+        }
+        catch (Exception exception)
+        {
+            EndLocked(exception);
+        }
+    }
+
+    /// <summary>While the client is behind: waits for the flush, then writes and flushes what waits, until nothing does.</summary>
+    private async Task DrainAsync(PipeWriter writer, ValueTask<FlushResult> pending)
+    {
+        try
+        {
+            var flush = pending;
+            while (true)
+            {
+                var result = await flush;
+                lock (_gate)
                 {
-                    return;
-                }
-                while (_feed.TryDequeue(out var frame))
-                {
-                    Write(writer, frame, isFeedEvent: true);
-                }
-                if (_presence is not null)
-                {
-                    Write(writer, _presence, isFeedEvent: false);
-                    _presence = null;
-                }
-                if (_keepAlive)
-                {
-                    writer.Write(SseFrame.KeepAlive.Span);
-                    _keepAlive = false;
+                    var ending = _writer is null || _overflowed || result.IsCompleted || result.IsCanceled;
+                    if (ending || !WriteWaiting(writer))
+                    {
+                        _flushing = false;
+                        if (ending)
+                        {
+                            EndLocked(failure: null);
+                        }
+                        return;
+                    }
+                    flush = writer.FlushAsync();
                 }
             }
-
-            var flushed = await writer.FlushAsync(aborted);
-            if (flushed.IsCompleted || flushed.IsCanceled)
+        }
+        catch (Exception exception)
+        {
+            lock (_gate)
             {
-                return;
+                _flushing = false;
+                EndLocked(exception);
             }
         }
     }
 
+    private bool WriteWaiting(PipeWriter writer)
+    {
+        var wrote = false;
+        while (_feed.TryDequeue(out var frame))
+        {
+            wrote |= Write(writer, frame, isFeedEvent: true);
+        }
+        if (_presence is not null)
+        {
+            wrote |= Write(writer, _presence, isFeedEvent: false);
+            _presence = null;
+        }
+        if (_keepAlive)
+        {
+            writer.Write(SseFrame.KeepAlive.Span);
+            _keepAlive = false;
+            wrote = true;
+        }
+        return wrote;
+    }
+
+    private void End()
+    {
+        lock (_gate)
+        {
+            EndLocked(failure: null);
+        }
+    }
+
+    /// <summary>Nothing is written from now on; the run completes (with the failure, if any) once no flush is pending.</summary>
+    private void EndLocked(Exception? failure)
+    {
+        _writer = null;
+        _failure ??= failure;
+        if (_flushing)
+        {
+            return;
+        }
+        if (_failure is null)
+        {
+            _finished.TrySetResult();
+        }
+        else
+        {
+            _finished.TrySetException(_failure);
+        }
+    }
+
     /// <summary>Skips what this connection has already had: replay and live delivery overlap on purpose.</summary>
-    private void Write(PipeWriter writer, SseFrame frame, bool isFeedEvent)
+    private bool Write(PipeWriter writer, SseFrame frame, bool isFeedEvent)
     {
         ref var last = ref isFeedEvent ? ref _lastFeedId : ref _lastPresenceVersion;
         if (frame.Position <= last)
         {
-            return;
+            return false;
         }
         last = frame.Position;
         writer.Write(frame.Utf8.Span);
         _wroteSinceKeepAlive = true;
+        return true;
     }
 }
