@@ -18,10 +18,9 @@ app.MapGet("/rooms/{room}/events", async (string room, [FromQuery(Name = "count"
     var queue = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
     var counted = countParameter ?? true;
     state.Connections.TryAdd(queue, counted);
-    var count = counted ? Interlocked.Increment(ref state.Counted) : Volatile.Read(ref state.Counted);
     context.Response.ContentType = "text/event-stream";
     context.Response.Headers.CacheControl = "no-cache";
-    Broadcast(state, Presence(room, count));
+    BroadcastCount(state, room, counted ? 1 : 0);
     try
     {
         await context.Response.WriteAsync("retry: 3000\n\n");
@@ -37,7 +36,7 @@ app.MapGet("/rooms/{room}/events", async (string room, [FromQuery(Name = "count"
     finally
     {
         state.Connections.TryRemove(queue, out _);
-        Broadcast(state, Presence(room, counted ? Interlocked.Decrement(ref state.Counted) : Volatile.Read(ref state.Counted)));
+        BroadcastCount(state, room, counted ? -1 : 0);
     }
 });
 
@@ -62,6 +61,17 @@ app.Run();
 
 static byte[] Presence(string room, int count) => Encoding.UTF8.GetBytes(
     $"event: presence\ndata: {{\"room\":\"{room}\",\"watching\":{count},\"connections\":{count},\"version\":0}}\n\n");
+
+// Changing the count and queueing it for everyone in one step: otherwise two joins can queue
+// their counts in the wrong order and leave every watcher on a stale one.
+static void BroadcastCount(Room room, string name, int change)
+{
+    lock (room)
+    {
+        room.Counted += change;
+        Broadcast(room, Presence(name, room.Counted));
+    }
+}
 
 static void Broadcast(Room room, byte[] frame)
 {

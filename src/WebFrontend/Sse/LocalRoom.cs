@@ -37,7 +37,11 @@ internal sealed partial class LocalRoom
     /// <summary>Completes once both stream subscriptions are in place.</summary>
     public Task Subscribed => _subscribed.Value;
 
-    public ICollection<SseConnection> Connections => _connections.Values;
+    /// <summary>
+    /// The local connections, enumerated live (<c>ConcurrentDictionary.Values</c> would lock the
+    /// whole dictionary and copy it on every event).
+    /// </summary>
+    public IEnumerable<SseConnection> Connections => _connections.Select(entry => entry.Value);
 
     /// <summary>False when the room was closed meanwhile: attach to a new one.</summary>
     public bool TryAdd(SseConnection connection)
@@ -75,7 +79,7 @@ internal sealed partial class LocalRoom
     }
 
     public ImmutableArray<Member> JoinedMembers() =>
-        [.. _connections.Values.Where(connection => connection.Joined).Select(connection => connection.Member)];
+        [.. Connections.Where(connection => connection.Joined).Select(connection => connection.Member)];
 
     /// <summary>Posts counts newer than any this room has seen to every local connection.</summary>
     public async Task ObserveAsync(PresenceChanged change)
@@ -88,11 +92,7 @@ internal sealed partial class LocalRoom
             }
             _latestVersion = change.Version;
         }
-        var frame = await SseFrame.PresenceAsync(change);
-        foreach (var connection in _connections.Values)
-        {
-            connection.Post(frame, isFeedEvent: false);
-        }
+        PostToAll(await SseFrame.PresenceAsync(change), isFeedEvent: false);
     }
 
     /// <summary>
@@ -159,12 +159,14 @@ internal sealed partial class LocalRoom
         await ObserveAsync(change);
     }
 
-    private async Task OnFeedAsync(FeedEvent feedEvent, StreamSequenceToken? token)
+    private async Task OnFeedAsync(FeedEvent feedEvent, StreamSequenceToken? token) =>
+        PostToAll(await SseFrame.FeedAsync(feedEvent), isFeedEvent: true);
+
+    private void PostToAll(SseFrame frame, bool isFeedEvent)
     {
-        var frame = await SseFrame.FeedAsync(feedEvent);
-        foreach (var connection in _connections.Values)
+        foreach (var (_, connection) in _connections)
         {
-            connection.Post(frame, isFeedEvent: true);
+            connection.Post(frame, isFeedEvent);
         }
     }
 
