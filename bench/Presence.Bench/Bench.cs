@@ -125,7 +125,7 @@ internal sealed record Sizes(
     TimeSpan ChurnDuration, int ChurnSlots, int ChurnRooms,
     int LossConnections)
 {
-    public static Sizes Full { get; } = new(19_000, 100, 15_000, [1_000, 2_500, 5_000, 10_000], 3, 100, 100, 10, 10_000, 20,
+    public static Sizes Full { get; } = new(19_000, 100, 15_000, [1_000, 2_500, 5_000, 10_000], 5, 100, 100, 10, 10_000, 20,
         TimeSpan.FromSeconds(20), 200, 20, 2_000);
 
     public static Sizes Smoke { get; } = new(200, 4, 150, [20, 50], 1, 3, 10, 20, 200, 3,
