@@ -127,7 +127,7 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, int 
         }
     }
 
-    /// <summary>Under the lock: writes one frame (a keep-alive if null) and flushes.</summary>
+    /// <summary>Under the lock: writes one frame (a keep-alive if null), flushes, and lets <see cref="DrainAsync"/> see the flush through.</summary>
     private void Send(PipeWriter writer, SseFrame? frame, bool isFeedEvent)
     {
         try
@@ -141,15 +141,8 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, int 
                 Write(writer, frame, isFeedEvent);
             }
             var flush = writer.FlushAsync();
-            if (!flush.IsCompletedSuccessfully)
-            {
-                _flushing = true;
-                _ = DrainAsync(writer, flush);
-            }
-            else if (flush.Result is { IsCompleted: true } or { IsCanceled: true })
-            {
-                EndLocked(failure: null);
-            }
+            _flushing = true;
+            _ = DrainAsync(writer, flush); // completes at once, without allocating, while the client keeps up
         }
         catch (Exception exception)
         {
@@ -157,7 +150,7 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, int 
         }
     }
 
-    /// <summary>While the client is behind: waits for the flush, then writes and flushes what waits, until nothing does.</summary>
+    /// <summary>Waits for the flush (if the client is behind), then writes and flushes what waits, until nothing does.</summary>
     private async Task DrainAsync(PipeWriter writer, ValueTask<FlushResult> pending)
     {
         try
