@@ -1,13 +1,12 @@
 using System.IO.Pipelines;
 using System.Text;
 using Presence.WebFrontend.Sse;
+using static Presence.WebFrontend.Tests.PipeText;
 
 namespace Presence.WebFrontend.Tests;
 
 public sealed class SseConnectionTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
-
     [Fact]
     public async Task KeepAlive_IsSentOnlyAfterAnIntervalWithNothingElseWritten()
     {
@@ -28,7 +27,7 @@ public sealed class SseConnectionTests
         Assert.Equal(": keep-alive\n\n", await ReadAsync(pipe.Reader));
 
         await stop.CancelAsync();
-        await run.WaitAsync(Timeout);
+        await run.WaitAsync(WaitLimit);
     }
 
     [Fact]
@@ -52,7 +51,7 @@ public sealed class SseConnectionTests
         Assert.False(run.IsCompleted);
 
         await stop.CancelAsync();
-        await run.WaitAsync(Timeout);
+        await run.WaitAsync(WaitLimit);
     }
 
     [Fact]
@@ -68,7 +67,7 @@ public sealed class SseConnectionTests
         }
         Assert.Equal("id: 1\n\n", await ReadAsync(pipe.Reader));
 
-        await run.WaitAsync(Timeout);
+        await run.WaitAsync(WaitLimit);
     }
 
     [Fact]
@@ -81,7 +80,7 @@ public sealed class SseConnectionTests
 
         connection.Post(Feed(1), isFeedEvent: true);
 
-        var failure = await Assert.ThrowsAsync<IOException>(() => run.WaitAsync(Timeout));
+        var failure = await Assert.ThrowsAsync<IOException>(() => run.WaitAsync(WaitLimit));
         Assert.Equal("connection reset", failure.Message);
     }
 
@@ -91,23 +90,4 @@ public sealed class SseConnectionTests
     private static SseFrame Feed(long id) => new(id, Encoding.UTF8.GetBytes($"id: {id}\n\n"));
 
     private static SseFrame Count(long version) => new(version, Encoding.UTF8.GetBytes($"count: {version}\n\n"));
-
-    private static async Task<string> ReadAsync(PipeReader reader)
-    {
-        using var timeout = new CancellationTokenSource(Timeout);
-        var result = await reader.ReadAsync(timeout.Token);
-        var text = Encoding.UTF8.GetString(result.Buffer);
-        reader.AdvanceTo(result.Buffer.End);
-        return text;
-    }
-
-    private static async Task<string> ReadUntilAsync(PipeReader reader, string end)
-    {
-        var text = "";
-        while (!text.EndsWith(end, StringComparison.Ordinal))
-        {
-            text += await ReadAsync(reader);
-        }
-        return text;
-    }
 }

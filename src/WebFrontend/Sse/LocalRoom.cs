@@ -14,7 +14,7 @@ internal sealed partial class LocalRoom
 {
     private readonly IClusterClient _client;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<Guid, SseConnection> _connections = new();
+    private readonly ConcurrentDictionary<Guid, Attached> _connections = new();
     private readonly Lazy<Task> _subscribed;
     private readonly Lock _gate = new();
     private StreamSubscriptionHandle<PresenceChanged>? _presenceSubscription;
@@ -22,6 +22,7 @@ internal sealed partial class LocalRoom
     private long _latestVersion;
     private long _versionAtLastRenewal;
     private long _versionFromStream;
+    private long _attachedCount;
     private bool _closed;
 
     public LocalRoom(string name, IClusterClient client, ILogger logger)
@@ -41,14 +42,19 @@ internal sealed partial class LocalRoom
     /// The local connections, enumerated live (<c>ConcurrentDictionary.Values</c> would lock the
     /// whole dictionary and copy it on every event).
     /// </summary>
-    public IEnumerable<SseConnection> Connections => _connections.Select(entry => entry.Value);
+    public IEnumerable<SseConnection> Connections => _connections.Select(entry => entry.Value.Connection);
 
     /// <summary>False when the room was closed meanwhile: attach to a new one.</summary>
     public bool TryAdd(SseConnection connection)
     {
         lock (_gate)
         {
-            return !_closed && _connections.TryAdd(connection.Id, connection);
+            if (_closed)
+            {
+                return false;
+            }
+            _connections[connection.Id] = new Attached(connection, Interlocked.Increment(ref _attachedCount));
+            return true;
         }
     }
 
@@ -68,7 +74,7 @@ internal sealed partial class LocalRoom
     public Membership JoinedMembership()
     {
         var membership = default(Membership);
-        foreach (var (id, connection) in _connections)
+        foreach (var (id, (connection, _)) in _connections)
         {
             if (connection.Joined)
             {
@@ -162,13 +168,24 @@ internal sealed partial class LocalRoom
     private async Task OnFeedAsync(FeedEvent feedEvent, StreamSequenceToken? token) =>
         PostToAll(await SseFrame.FeedAsync(feedEvent), isFeedEvent: true);
 
+    /// <summary>
+    /// Posts to the connections attached when the fan-out began: one that attaches meanwhile opened
+    /// after the event was already going out (and reaching others), so it is not live for it.
+    /// </summary>
     private void PostToAll(SseFrame frame, bool isFeedEvent)
     {
-        foreach (var (_, connection) in _connections)
+        var attachedBefore = Interlocked.Read(ref _attachedCount);
+        foreach (var (_, (connection, order)) in _connections)
         {
-            connection.Post(frame, isFeedEvent);
+            if (order <= attachedBefore)
+            {
+                connection.Post(frame, isFeedEvent);
+            }
         }
     }
+
+    /// <summary>A local connection and its place in the order connections attached to this room.</summary>
+    private readonly record struct Attached(SseConnection Connection, long Order);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Room {Room}: the presence stream fell behind the grain; subscribing again")]
     private partial void LogResubscribing(string room);
