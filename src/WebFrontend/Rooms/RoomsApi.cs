@@ -118,10 +118,11 @@ internal static class RoomsApi
     private static ProblemHttpResult TooLarge() =>
         Problem(StatusCodes.Status413PayloadTooLarge, "The body is too large", $"At most {PublishRequest.MaxBodyBytes} bytes.");
 
-    private static async ValueTask<object?> ValidateRoomName(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
+    /// <summary>Not async: an event stream's request lasts for hours, and a state machine awaiting it would be held as long.</summary>
+    private static ValueTask<object?> ValidateRoomName(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
         RoomName.IsValid(context.HttpContext.GetRouteValue("room") as string)
-            ? await next(context)
-            : Problem(StatusCodes.Status400BadRequest, "Invalid room name", $"A room name is {RoomName.Rule}.");
+            ? next(context)
+            : ValueTask.FromResult<object?>(Problem(StatusCodes.Status400BadRequest, "Invalid room name", $"A room name is {RoomName.Rule}."));
 
     private static ProblemHttpResult Problem(int status, string title, string detail) =>
         TypedResults.Problem(statusCode: status, title: title, detail: detail);
