@@ -84,7 +84,7 @@ public sealed class SseConnectionTests
         Assert.Equal("connection reset", failure.Message);
     }
 
-    private static SseConnection NewConnection(int maxPendingEvents) =>
+    internal static SseConnection NewConnection(int maxPendingEvents) =>
         new(Guid.NewGuid(), "viewer", counted: true, maxPendingEvents);
 
     private static SseFrame Feed(long id) => new(id, Encoding.UTF8.GetBytes($"id: {id}\n\n"));
