@@ -1,33 +1,26 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Hosting;
+using Orleans.Persistence;
 using Orleans.Serialization;
 using Orleans.Storage;
+using Presence.Grains.Feed;
 using Presence.Grains.Interfaces;
+using StackExchange.Redis;
 
 namespace Presence.Grains;
 
 public static class SiloBuilderExtensions
 {
-    /// <summary>
-    /// The room grains with in-memory storage, reminders and streams: the embedded default, where
-    /// one process is the whole cluster.
-    /// </summary>
+    /// <summary>The room grains and the memory streams between them and the front ends, whatever the storage.</summary>
     public static ISiloBuilder AddPresenceGrains(this ISiloBuilder silo)
     {
         silo.Services.AddValidatedOptions<PresenceOptions>(PresenceOptions.Section);
         silo.Services.AddValidatedOptions<FeedOptions>(FeedOptions.Section);
-
-        // Orleans' own binary serializer: with the default JSON one, storing every connection's
-        // record was about a fifth of the server's CPU while connections opened (profiled), and the
-        // feed stores its history on every publish.
-        static void BinaryState(OptionsBuilder<MemoryGrainStorageOptions> storage) =>
-            storage.Configure<Serializer>((options, serializer) => options.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
-        silo.AddMemoryGrainStorage(Storage.Rooms, BinaryState);
-        silo.AddMemoryGrainStorage(RoomStreams.PubSubStore, BinaryState);
-        silo.UseInMemoryReminderService();
+        silo.AddIncomingGrainCallFilter<StorageFailureFilter>();
         silo.AddMemoryStreams(RoomStreams.ProviderName, streams => streams.ConfigurePullingAgent(agent =>
             // The default 100 ms poll would be added to the latency of every count and event; at
             // 5 ms an idle process spends about a tenth of a core on polling (measured: 2 ms, 0.14;
@@ -41,4 +34,46 @@ public static class SiloBuilderExtensions
         silo.UseLocalhostClustering(
             siloPort: configuration.GetValue("Orleans:SiloPort", 11111),
             gatewayPort: configuration.GetValue("Orleans:GatewayPort", 30000));
+
+    /// <summary>The embedded default, where one process is the whole cluster: storage, reminders and feed history in memory.</summary>
+    public static ISiloBuilder UseInMemoryPresenceStorage(this ISiloBuilder silo)
+    {
+        silo.AddMemoryGrainStorage(Storage.Rooms, BinaryState);
+        silo.AddMemoryGrainStorage(RoomStreams.PubSubStore, BinaryState);
+        silo.UseInMemoryReminderService();
+        silo.Services.AddSingleton<IFeedHistory, MemoryFeedHistory>();
+        return silo;
+    }
+
+    /// <summary>
+    /// Cluster mode: membership, grain state, the streams' subscriptions, reminders and the feed
+    /// history in the Redis of <c>ConnectionStrings:Redis</c>.
+    /// </summary>
+    public static ISiloBuilder UseRedisPresenceCluster(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        var redis = PresenceCluster.RedisOptions(configuration);
+        var endpoints = PresenceCluster.Endpoints(configuration);
+        silo.Services.AddPresenceClusterOptions();
+        silo.ConfigureEndpoints(endpoints.AdvertisedIP, endpoints.SiloPort, endpoints.GatewayPort, listenOnAnyHostAddress: true);
+        silo.UseRedisClustering(options => options.ConfigurationOptions = redis);
+        silo.Configure<ClusterMembershipOptions>(PresenceCluster.DetectFailuresInSeconds);
+        silo.AddRedisGrainStorage(Storage.Rooms, RedisState);
+        silo.AddRedisGrainStorage(RoomStreams.PubSubStore, RedisState);
+        silo.UseRedisReminderService(options => options.ConfigurationOptions = redis);
+        silo.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis));
+        silo.Services.AddSingleton<IFeedHistory, RedisFeedHistory>();
+        return silo;
+
+        void RedisState(OptionsBuilder<RedisStorageOptions> storage) => storage.Configure<Serializer>((options, serializer) =>
+        {
+            options.ConfigurationOptions = redis;
+            options.DeleteStateOnClear = true; // a closed connection leaves no key behind
+            options.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+        });
+    }
+
+    // Orleans' own binary serializer: with the default JSON one, storing every connection's record
+    // was about a fifth of the server's CPU while connections opened (profiled).
+    private static void BinaryState(OptionsBuilder<MemoryGrainStorageOptions> storage) =>
+        storage.Configure<Serializer>((options, serializer) => options.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
 }

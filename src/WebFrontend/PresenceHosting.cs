@@ -8,11 +8,26 @@ namespace Presence.WebFrontend;
 
 internal static class PresenceHosting
 {
-    /// <summary>The embedded default: this process is a one-silo cluster of its own.</summary>
-    public static WebApplicationBuilder AddEmbeddedSilo(this WebApplicationBuilder builder)
+    /// <summary>
+    /// <c>Orleans:Mode</c>: <c>Embedded</c> (the default) co-hosts a one-silo cluster in memory;
+    /// <c>Client</c> joins the cluster on Redis as an Orleans client and hosts no grains.
+    /// </summary>
+    public static async Task AddOrleansAsync(this WebApplicationBuilder builder)
     {
-        builder.UseOrleans(silo => silo.UseLocalhostPresenceCluster(builder.Configuration).AddPresenceGrains());
-        return builder;
+        var configuration = builder.Configuration;
+        switch (configuration["Orleans:Mode"] ?? "Embedded")
+        {
+            case var mode when mode.Equals("Embedded", StringComparison.OrdinalIgnoreCase):
+                builder.UseOrleans(silo => silo.UseLocalhostPresenceCluster(configuration).UseInMemoryPresenceStorage().AddPresenceGrains());
+                break;
+            case var mode when mode.Equals("Client", StringComparison.OrdinalIgnoreCase):
+                await PresenceCluster.EnsureRedisReachableAsync(configuration);
+                builder.UseOrleansClient(client => client.UseRedisPresenceCluster(configuration));
+                builder.Services.AddSingleton<IClientConnectionRetryFilter, WaitForCluster>();
+                break;
+            case var mode:
+                throw new InvalidOperationException($"Orleans:Mode is '{mode}'; it must be 'Embedded' or 'Client'.");
+        }
     }
 
     public static WebApplicationBuilder AddPresenceFrontEnd(this WebApplicationBuilder builder)
@@ -31,6 +46,7 @@ internal static class PresenceHosting
         services.AddHostedService<KeepAliveService>();
 
         services.AddProblemDetails();
+        services.AddExceptionHandler<ClusterUnavailableHandler>();
         services.AddHealthChecks().AddCheck<ClusterHealthCheck>("cluster");
         return builder;
     }

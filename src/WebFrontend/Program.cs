@@ -2,7 +2,15 @@ using Presence.WebFrontend;
 using Presence.WebFrontend.Rooms;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.AddEmbeddedSilo();
+try
+{
+    await builder.AddOrleansAsync();
+}
+catch (InvalidOperationException exception)
+{
+    Console.Error.WriteLine($"presence front end: {exception.Message}");
+    return 2;
+}
 builder.AddPresenceFrontEnd();
 
 var app = builder.Build();
@@ -12,6 +20,7 @@ app.UseDefaultFiles();
 app.UseStaticFiles();
 app.MapRoomsApi();
 app.MapHealthChecks("/health");
-app.Run();
+await app.RunAsync();
+return 0;
 
 public partial class Program;

@@ -20,7 +20,7 @@ public abstract class ClusterFixture(double leaseSeconds) : IAsyncLifetime
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.AddPresenceGrains();
+            silo.UseInMemoryPresenceStorage().AddPresenceGrains();
             silo.Services.Configure<PresenceOptions>(options =>
             {
                 options.LeaseSeconds = leaseSeconds;

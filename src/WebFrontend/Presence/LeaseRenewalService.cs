@@ -7,8 +7,8 @@ namespace Presence.WebFrontend.Presence;
 /// <summary>
 /// Renews the leases of all local connections of a room with one call per room per renewal period
 /// (two when the grain's membership differs from this front end's), pushes the grain's snapshot to
-/// the room (so every browser converges even if a stream event was lost), and lets rooms without
-/// local connections go.
+/// the room and reads the feed events it missed (so every browser converges even if a stream event
+/// was lost), and lets rooms without local connections go.
 /// </summary>
 internal sealed partial class LeaseRenewalService(
     LocalRooms rooms,
@@ -36,11 +36,18 @@ internal sealed partial class LeaseRenewalService(
                 return;
             }
             // One call of a few bytes when the grain holds the same connections as this front end
-            // does; the list only when it does not.
+            // does; the list only when it does not. Retried through a silo failure, so that a room
+            // whose grain was on a dead silo is rebuilt within the period.
             var presence = grains.GetGrain<IPresenceGrain>(room.Name);
-            var renewed = await presence.RenewAsync(frontEnd.Id, room.JoinedMembership())
-                ?? await presence.RenewEachAsync(frontEnd.Id, room.JoinedMembers());
-            await room.CheckSubscriptionAsync(renewed);
+            var feed = grains.GetGrain<IFeedGrain>(room.Name);
+            var (renewed, lastFeedId) = await ClusterCalls.Retry.ExecuteAsync(async _ =>
+            {
+                var lastFeedId = feed.GetLastIdAsync();
+                var renewed = await presence.RenewAsync(frontEnd.Id, room.JoinedMembership())
+                    ?? await presence.RenewEachAsync(frontEnd.Id, room.JoinedMembers());
+                return (renewed, await lastFeedId);
+            }, cancellationToken);
+            await room.CheckSubscriptionAsync(renewed, lastFeedId);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {

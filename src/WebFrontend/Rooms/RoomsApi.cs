@@ -37,15 +37,19 @@ internal static class RoomsApi
         {
             return Problem(StatusCodes.Status400BadRequest, "Invalid 'top'", $"'top' must be a whole number from 1 to {MaxTop}.");
         }
-        var busiest = await grains.GetGrain<IRoomDirectoryGrain>(0).GetTopAsync(count);
+        var directory = grains.GetGrain<IRoomDirectoryGrain>(0);
+        var busiest = await ClusterCalls.Retry.ExecuteAsync(async _ => await directory.GetTopAsync(count));
         return TypedResults.Ok(busiest.ToArray());
     }
 
     private static async Task<Ok<RoomSnapshot>> GetRoomAsync(string room, IGrainFactory grains)
     {
-        var presence = grains.GetGrain<IPresenceGrain>(room).GetAsync();
-        var lastEventId = grains.GetGrain<IFeedGrain>(room).GetLastIdAsync();
-        var (counts, last) = (await presence, await lastEventId);
+        var (counts, last) = await ClusterCalls.Retry.ExecuteAsync(async _ =>
+        {
+            var presence = grains.GetGrain<IPresenceGrain>(room).GetAsync();
+            var lastEventId = grains.GetGrain<IFeedGrain>(room).GetLastIdAsync();
+            return (await presence, await lastEventId);
+        });
         return TypedResults.Ok(new RoomSnapshot(
             room, counts.Watching, counts.Connections, counts.Version, last.ToString(CultureInfo.InvariantCulture)));
     }

@@ -17,11 +17,15 @@ internal sealed partial class LocalRoom
     private readonly ConcurrentDictionary<Guid, Attached> _connections = new();
     private readonly Lazy<Task> _subscribed;
     private readonly Lock _gate = new();
+    private readonly SemaphoreSlim _feedGate = new(1, 1);
     private StreamSubscriptionHandle<PresenceChanged>? _presenceSubscription;
     private StreamSubscriptionHandle<FeedEvent>? _feedSubscription;
     private long _latestVersion;
     private long _versionAtLastRenewal;
     private long _versionFromStream;
+    private long _deliveredFeedId;
+    private long _feedIdAtLastRenewal;
+    private long _feedIdFromStream;
     private long _attachedCount;
     private bool _closed;
 
@@ -30,7 +34,7 @@ internal sealed partial class LocalRoom
         Name = name;
         _client = client;
         _logger = logger;
-        _subscribed = new Lazy<Task>(SubscribeAsync);
+        _subscribed = new Lazy<Task>(() => SubscribeAsync(resubscribing: false));
     }
 
     public string Name { get; }
@@ -102,24 +106,27 @@ internal sealed partial class LocalRoom
     }
 
     /// <summary>
-    /// Called with each renewal's reply. If the stream has not delivered, by this renewal, a version
-    /// the grain had already published at the previous one, the subscription was lost silently (it
-    /// happens when a silo dies): subscribe again.
+    /// Called with each renewal's reply and the room's last feed id. Counts newer than any seen are
+    /// posted and missed feed events are read from the feed grain. If a stream has not delivered, by
+    /// this renewal, what the grains had already published at the previous one, its subscription was
+    /// lost silently (it happens when a silo dies): subscribe again.
     /// </summary>
-    public async Task CheckSubscriptionAsync(PresenceChanged renewed)
+    public async Task CheckSubscriptionAsync(PresenceChanged renewed, long lastFeedId)
     {
         bool stale;
         lock (_gate)
         {
-            stale = _versionFromStream < _versionAtLastRenewal;
+            stale = _versionFromStream < _versionAtLastRenewal || _feedIdFromStream < _feedIdAtLastRenewal;
             _versionAtLastRenewal = renewed.Version;
+            _feedIdAtLastRenewal = lastFeedId;
         }
         await ObserveAsync(renewed);
+        await CatchUpAsync(lastFeedId);
         if (stale)
         {
             LogResubscribing(Name);
             await UnsubscribeAsync();
-            await SubscribeAsync();
+            await SubscribeAsync(resubscribing: true);
         }
     }
 
@@ -136,24 +143,45 @@ internal sealed partial class LocalRoom
     }
 
     /// <summary>
-    /// Subscribes, then takes the grain's snapshot: whatever it had published by then is covered by
-    /// the snapshot, and whatever it publishes later must come through the stream.
+    /// Subscribes, then takes the grains' snapshot and last feed id: whatever they had published by
+    /// then is covered by the snapshot (and, subscribing again, read from the feed grain), and
+    /// whatever they publish later comes through the streams. Feed events wait until this is done.
     /// </summary>
-    private async Task SubscribeAsync()
+    private async Task SubscribeAsync(bool resubscribing)
     {
-        var streams = _client.GetStreamProvider(RoomStreams.ProviderName);
-        _presenceSubscription = await streams.GetStream<PresenceChanged>(RoomStreams.Presence(Name))
-            .SubscribeAsync(OnPresenceAsync);
-        _feedSubscription = await streams.GetStream<FeedEvent>(RoomStreams.Feed(Name))
-            .SubscribeAsync(OnFeedAsync);
-
-        var snapshot = await _client.GetGrain<IPresenceGrain>(Name).GetAsync();
-        lock (_gate)
+        await _feedGate.WaitAsync();
+        try
         {
-            _versionFromStream = Math.Max(_versionFromStream, snapshot.Version);
-            _versionAtLastRenewal = snapshot.Version;
+            var streams = _client.GetStreamProvider(RoomStreams.ProviderName);
+            _presenceSubscription = await streams.GetStream<PresenceChanged>(RoomStreams.Presence(Name))
+                .SubscribeAsync(OnPresenceAsync);
+            _feedSubscription = await streams.GetStream<FeedEvent>(RoomStreams.Feed(Name))
+                .SubscribeAsync(OnFeedAsync);
+
+            var lastFeedIdCall = _client.GetGrain<IFeedGrain>(Name).GetLastIdAsync();
+            var snapshot = await _client.GetGrain<IPresenceGrain>(Name).GetAsync();
+            var lastFeedId = await lastFeedIdCall;
+            lock (_gate)
+            {
+                _versionFromStream = Math.Max(_versionFromStream, snapshot.Version);
+                _versionAtLastRenewal = snapshot.Version;
+                _feedIdFromStream = Math.Max(_feedIdFromStream, lastFeedId);
+                _feedIdAtLastRenewal = lastFeedId;
+            }
+            await ObserveAsync(snapshot);
+            if (!resubscribing)
+            {
+                _deliveredFeedId = lastFeedId;
+            }
+            else if (lastFeedId > _deliveredFeedId)
+            {
+                await CatchUpLockedAsync();
+            }
         }
-        await ObserveAsync(snapshot);
+        finally
+        {
+            _feedGate.Release();
+        }
     }
 
     private async Task OnPresenceAsync(PresenceChanged change, StreamSequenceToken? token)
@@ -165,8 +193,77 @@ internal sealed partial class LocalRoom
         await ObserveAsync(change);
     }
 
-    private async Task OnFeedAsync(FeedEvent feedEvent, StreamSequenceToken? token) =>
-        PostToAll(await SseFrame.FeedAsync(feedEvent), isFeedEvent: true);
+    /// <summary>
+    /// Delivers the room's feed events in order and once: one the stream skipped ahead of (a lost
+    /// event) is read from the feed grain first.
+    /// </summary>
+    private async Task OnFeedAsync(FeedEvent feedEvent, StreamSequenceToken? token)
+    {
+        await _feedGate.WaitAsync();
+        try
+        {
+            lock (_gate)
+            {
+                _feedIdFromStream = Math.Max(_feedIdFromStream, feedEvent.Id);
+            }
+            if (feedEvent.Id == _deliveredFeedId + 1)
+            {
+                PostToAll(await SseFrame.FeedAsync(feedEvent), isFeedEvent: true);
+                _deliveredFeedId = feedEvent.Id;
+            }
+            else if (feedEvent.Id > _deliveredFeedId)
+            {
+                await CatchUpLockedAsync();
+            }
+        }
+        finally
+        {
+            _feedGate.Release();
+        }
+    }
+
+    private async Task CatchUpAsync(long lastFeedId)
+    {
+        await _feedGate.WaitAsync();
+        try
+        {
+            if (lastFeedId > _deliveredFeedId)
+            {
+                await CatchUpLockedAsync();
+            }
+        }
+        finally
+        {
+            _feedGate.Release();
+        }
+    }
+
+    /// <summary>Under the feed gate: delivers what the feed grain has after the last event delivered.</summary>
+    private async Task CatchUpLockedAsync()
+    {
+        FeedReplay missed;
+        try
+        {
+            missed = await _client.GetGrain<IFeedGrain>(Name).GetAfterAsync(_deliveredFeedId);
+        }
+        catch (Exception exception)
+        {
+            // Nothing after the hole is delivered meanwhile: the next event or renewal tries again.
+            LogCatchUpFailed(exception, Name, _deliveredFeedId);
+            return;
+        }
+        LogCatchingUp(Name, _deliveredFeedId, missed.LastId);
+        if (missed.Gap is { } gap)
+        {
+            PostToAll(await SseFrame.GapAsync(gap), isFeedEvent: true);
+            _deliveredFeedId = gap.To;
+        }
+        foreach (var feedEvent in missed.Events)
+        {
+            PostToAll(await SseFrame.FeedAsync(feedEvent), isFeedEvent: true);
+            _deliveredFeedId = feedEvent.Id;
+        }
+    }
 
     /// <summary>
     /// Posts to the connections attached when the fan-out began: one that attaches meanwhile opened
@@ -187,6 +284,12 @@ internal sealed partial class LocalRoom
     /// <summary>A local connection and its place in the order connections attached to this room.</summary>
     private readonly record struct Attached(SseConnection Connection, long Order);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Room {Room}: the presence stream fell behind the grain; subscribing again")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Room {Room}: a stream fell behind the grains; subscribing again")]
     private partial void LogResubscribing(string room);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Room {Room}: feed events after {After} (up to {Last}) did not come through the stream; reading them from the feed grain")]
+    private partial void LogCatchingUp(string room, long after, long last);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Room {Room}: reading the feed events after {After} failed; the next event or renewal tries again")]
+    private partial void LogCatchUpFailed(Exception exception, string room, long after);
 }

@@ -35,10 +35,10 @@ internal sealed partial class RoomEventStream(
         var local = await rooms.AttachAsync(room, connection);
         try
         {
-            var snapshot = request.Counted
-                ? await grains.GetGrain<IConnectionGrain>(id)
-                    .OpenAsync(new ConnectionIdentity(room, connection.ViewerId, frontEnd.Id, time.GetUtcNow()))
-                : await grains.GetGrain<IPresenceGrain>(room).GetAsync();
+            var identity = new ConnectionIdentity(room, connection.ViewerId, frontEnd.Id, time.GetUtcNow());
+            var snapshot = await ClusterCalls.Retry.ExecuteAsync(async _ => request.Counted
+                ? await grains.GetGrain<IConnectionGrain>(id).OpenAsync(identity)
+                : await grains.GetGrain<IPresenceGrain>(room).GetAsync(), context.RequestAborted);
             connection.Joined = request.Counted;
 
             var writer = StartResponse(context);
@@ -76,7 +76,8 @@ internal sealed partial class RoomEventStream(
 
     private async Task ReplayAsync(SseConnection connection, PipeWriter writer, string room, long lastEventId)
     {
-        var replay = await grains.GetGrain<IFeedGrain>(room).GetAfterAsync(lastEventId);
+        var feed = grains.GetGrain<IFeedGrain>(room);
+        var replay = await ClusterCalls.Retry.ExecuteAsync(async _ => await feed.GetAfterAsync(lastEventId));
         if (lastEventId > replay.LastId)
         {
             return; // Ahead of the room (another room's id, or a room that was reset): no replay.
@@ -103,7 +104,8 @@ internal sealed partial class RoomEventStream(
         }
         try
         {
-            await grains.GetGrain<IConnectionGrain>(connection.Id).CloseAsync();
+            var closing = grains.GetGrain<IConnectionGrain>(connection.Id);
+            await ClusterCalls.Retry.ExecuteAsync(async _ => await closing.CloseAsync());
         }
         catch (Exception exception)
         {

@@ -1,0 +1,53 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Presence.Grains.Interfaces;
+using StackExchange.Redis;
+
+namespace Presence.Grains.Feed;
+
+/// <summary>
+/// Cluster mode: each room's history is a Redis stream (<c>{ServiceId}/feed/{room}</c>) whose entry
+/// ids are the event ids (<c>n-0</c>). A publish is one <c>XADD ... MAXLEN</c>, whatever is kept
+/// already; Redis itself refuses an id that is not above the stream's last, so two activations of
+/// a room that briefly overlap (a silo declared dead too early) can never number two events alike.
+/// </summary>
+public sealed class RedisFeedHistory(IConnectionMultiplexer redis, IOptions<ClusterOptions> cluster) : IFeedHistory
+{
+    private static readonly RedisValue TypeField = "type";
+    private static readonly RedisValue DataField = "data";
+
+    private readonly string _keyPrefix = $"{cluster.Value.ServiceId}/feed/";
+
+    public async Task<long> GetLastIdAsync(string room)
+    {
+        var newest = await Database.StreamRangeAsync(Key(room), "-", "+", count: 1, messageOrder: Order.Descending);
+        return newest.Length == 0 ? 0 : EventId(newest[0].Id);
+    }
+
+    public Task AppendAsync(FeedEvent feedEvent, int keep) =>
+        Database.StreamAddAsync(
+            Key(feedEvent.Room),
+            [new NameValueEntry(TypeField, feedEvent.Type), new NameValueEntry(DataField, feedEvent.Data)],
+            messageId: EntryId(feedEvent.Id),
+            maxLength: keep);
+
+    public async Task<ImmutableArray<FeedEvent>> GetAfterAsync(string room, long afterId)
+    {
+        var entries = await Database.StreamRangeAsync(Key(room), EntryId(afterId + 1), "+");
+        return [.. entries.Select(entry => new FeedEvent(room, EventId(entry.Id), entry[TypeField]!, entry[DataField]!))];
+    }
+
+    private IDatabase Database => redis.GetDatabase();
+
+    private RedisKey Key(string room) => _keyPrefix + room;
+
+    private static string EntryId(long eventId) => $"{eventId.ToString(CultureInfo.InvariantCulture)}-0";
+
+    private static long EventId(RedisValue entryId)
+    {
+        var id = (string)entryId!;
+        return long.Parse(id.AsSpan(0, id.IndexOf('-')), NumberStyles.None, CultureInfo.InvariantCulture);
+    }
+}
