@@ -9,16 +9,15 @@ public sealed record ConnectionIdentity(
     [property: Id(3)] DateTimeOffset OpenedAt);
 
 /// <summary>
-/// One SSE connection. Touched when the connection opens and when it closes, never in between:
-/// lease renewals go to the room's presence grain in batches.
+/// The record of one SSE connection: written when the connection opens, forgotten when it closes,
+/// never touched in between. Counting is the room's presence grain's: the front end joins and
+/// leaves it directly, so a connection is counted even while this record cannot be stored.
 /// </summary>
 public interface IConnectionGrain : IGrainWithGuidKey
 {
-    /// <summary>Records the connection and joins its room; returns the room's snapshot.</summary>
-    Task<PresenceChanged> OpenAsync(ConnectionIdentity info);
+    Task RecordAsync(ConnectionIdentity info);
 
-    /// <summary>Leaves the room and forgets the connection.</summary>
-    Task CloseAsync();
+    Task ForgetAsync();
 
     Task<ConnectionIdentity?> GetAsync();
 }

@@ -9,30 +9,27 @@ public sealed class ConnectionState
 }
 
 /// <summary>
-/// One SSE connection. Its record lives in storage and the activation goes away after each call:
-/// a connection can stay open for hours, and an idle activation per viewer would cost memory for
-/// nothing.
+/// The record of one SSE connection. It lives in storage and the activation goes away after each
+/// call: a connection can stay open for hours, and an idle activation per viewer would cost memory
+/// for nothing.
 /// </summary>
 public sealed class ConnectionGrain(
     [PersistentState("connection", Storage.Rooms)] IPersistentState<ConnectionState> state) : Grain, IConnectionGrain
 {
-    public async Task<PresenceChanged> OpenAsync(ConnectionIdentity info)
+    public async Task RecordAsync(ConnectionIdentity info)
     {
+        DeactivateOnIdle();
         state.State.Info = info;
         await state.WriteStateAsync();
-        DeactivateOnIdle();
-        return await Room(info).JoinAsync(info.FrontEnd, new Member(this.GetPrimaryKey(), info.ViewerId));
     }
 
-    public async Task CloseAsync()
+    public async Task ForgetAsync()
     {
         DeactivateOnIdle();
-        if (state.State.Info is not { } info)
+        if (state.RecordExists)
         {
-            return;
+            await state.ClearStateAsync();
         }
-        await Room(info).LeaveAsync(this.GetPrimaryKey());
-        await state.ClearStateAsync();
     }
 
     public Task<ConnectionIdentity?> GetAsync()
@@ -40,6 +37,4 @@ public sealed class ConnectionGrain(
         DeactivateOnIdle();
         return Task.FromResult(state.State.Info);
     }
-
-    private IPresenceGrain Room(ConnectionIdentity info) => GrainFactory.GetGrain<IPresenceGrain>(info.Room);
 }

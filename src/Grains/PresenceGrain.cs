@@ -44,6 +44,7 @@ public sealed partial class PresenceGrain(
     private DateTimeOffset _publishDue;
     private DateTimeOffset _lastPublishedAt = DateTimeOffset.MinValue;
     private DateTimeOffset _rebuildingUntil = DateTimeOffset.MinValue;
+    private (int Watching, int Connections) _rebuildFloor;
     private long _version;
     private long _publishedVersion;
 
@@ -62,6 +63,7 @@ public sealed partial class PresenceGrain(
         _version = _publishedVersion = Math.Max(published.State.Version, ClockVersion());
         if (published.State.Connections > 0)
         {
+            _rebuildFloor = (published.State.Watching, published.State.Connections);
             // The silo that held this room died: front ends are about to renew their connections.
             // Until one renewal period has passed, publishing fewer than before would be a false drop.
             _rebuildingUntil = time.GetUtcNow() + _options.RenewalPeriod + _options.SweepPeriod;
@@ -73,7 +75,15 @@ public sealed partial class PresenceGrain(
     public Task<PresenceChanged> JoinAsync(string frontEnd, Member member)
     {
         _departed.Remove(member.ConnectionId);
-        Admit(frontEnd, member, time.GetUtcNow() + _options.Lease);
+        var now = time.GetUtcNow();
+        if (IsRebuilding(now) && !_leases.ContainsKey(member.ConnectionId))
+        {
+            // A new connection on top of those still to be renewed: the counts shown while
+            // rebuilding rise with it, as the true counts do.
+            var newViewer = !_connectionsPerViewer.ContainsKey(member.ViewerId);
+            _rebuildFloor = (_rebuildFloor.Watching + (newViewer ? 1 : 0), _rebuildFloor.Connections + 1);
+        }
+        Admit(frontEnd, member, now + _options.Lease);
         return Task.FromResult(Snapshot());
     }
 
@@ -295,12 +305,12 @@ public sealed partial class PresenceGrain(
             .Ignore();
 
     /// <summary>Reactivated after a crash and not all front ends have renewed yet.</summary>
-    private bool IsRebuilding(DateTimeOffset now) => now < _rebuildingUntil && _leases.Count < published.State.Connections;
+    private bool IsRebuilding(DateTimeOffset now) => now < _rebuildingUntil && _leases.Count < _rebuildFloor.Connections;
 
-    /// <summary>The true counts; while rebuilding after a crash, never below what was last published.</summary>
+    /// <summary>The true counts; while rebuilding after a crash, never below what was last published plus the joins since.</summary>
     private PresenceChanged Snapshot() =>
         IsRebuilding(time.GetUtcNow())
-            ? new PresenceChanged(Room, published.State.Watching, published.State.Connections, _version)
+            ? new PresenceChanged(Room, Math.Max(_rebuildFloor.Watching, _connectionsPerViewer.Count), _rebuildFloor.Connections, _version)
             : new PresenceChanged(Room, _connectionsPerViewer.Count, _leases.Count, _version);
 
     /// <summary>One connection's lease: renewed on its own by a listed renewal, or with all of its front end's.</summary>

@@ -16,7 +16,7 @@ internal sealed class StorageFailureFilter : IIncomingGrainCallFilter
         {
             await context.Invoke();
         }
-        catch (Exception exception) when (exception is RedisException or RedisStorageException)
+        catch (Exception exception) when (exception is RedisException or RedisTimeoutException or RedisStorageException)
         {
             throw new StorageUnavailableException($"Storage did not answer: {exception.Message}");
         }

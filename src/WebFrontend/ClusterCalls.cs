@@ -10,18 +10,27 @@ namespace Presence.WebFrontend;
 /// </summary>
 internal static class ClusterCalls
 {
-    /// <summary>Retries an idempotent grain call through a silo failure: about 6 s in all, with jitter.</summary>
+    /// <summary>
+    /// Retries an idempotent grain call for about 15 s, longer than membership takes to declare a
+    /// killed silo dead (its grains then come back elsewhere): a browser's EventSource does not
+    /// reconnect after an error status, so a stream open should rather wait than fail.
+    /// </summary>
     public static ResiliencePipeline Retry { get; } = new ResiliencePipelineBuilder()
         .AddRetry(new RetryStrategyOptions
         {
             ShouldHandle = new PredicateBuilder().Handle<Exception>(IsTransient),
-            MaxRetryAttempts = 5,
+            MaxRetryAttempts = 10,
             Delay = TimeSpan.FromMilliseconds(200),
+            MaxDelay = TimeSpan.FromSeconds(2),
             BackoffType = DelayBackoffType.Exponential,
             UseJitter = true,
         })
         .Build();
 
+    /// <summary>
+    /// Orleans' own failures (a silo or gateway gone, a message rejected), timeouts, storage that did
+    /// not answer, and a remote activation that was cancelled (it could not load its state).
+    /// </summary>
     public static bool IsTransient(Exception exception) =>
-        exception is OrleansException or TimeoutException or StorageUnavailableException;
+        exception is OrleansException or TimeoutException or StorageUnavailableException or OperationCanceledException;
 }

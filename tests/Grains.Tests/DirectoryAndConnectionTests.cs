@@ -6,21 +6,17 @@ namespace Presence.Grains.Tests;
 public sealed class DirectoryAndConnectionTests(DefaultCluster fixture)
 {
     [Fact]
-    public async Task ConnectionGrain_OpenJoinsItsRoom_CloseLeavesAndForgets()
+    public async Task ConnectionGrain_KeepsTheRecordUntilForgotten_AcrossActivations()
     {
-        var room = $"room-{Guid.NewGuid():N}";
         var connection = fixture.Client.GetGrain<IConnectionGrain>(Guid.NewGuid());
-        var identity = new ConnectionIdentity(room, "viewer-1", "front-end-1", DateTimeOffset.UtcNow);
+        var identity = new ConnectionIdentity($"room-{Guid.NewGuid():N}", "viewer-1", "front-end-1", DateTimeOffset.UtcNow);
 
-        var joined = await connection.OpenAsync(identity);
+        await connection.RecordAsync(identity);
+        await fixture.Cluster.DeactivateAsync(connection);
+        var recorded = await connection.GetAsync();
+        await connection.ForgetAsync();
 
-        Assert.Equal((1, 1), (joined.Watching, joined.Connections));
-        Assert.Equal(identity, await connection.GetAsync());
-
-        await connection.CloseAsync();
-
-        var left = await fixture.Client.GetGrain<IPresenceGrain>(room).GetAsync();
-        Assert.Equal((0, 0), (left.Watching, left.Connections));
+        Assert.Equal(identity, recorded);
         Assert.Null(await connection.GetAsync());
     }
 

@@ -149,4 +149,26 @@ public sealed class PresenceGrainTests(DefaultCluster fixture)
         var republished = await watcher.WaitForAsync(change => change.Version > before.Version);
         Assert.Equal((3, 3), (republished.Watching, republished.Connections));
     }
+
+    [Fact]
+    public async Task Reactivated_JoinWhileRebuilding_CountsRiseAboveThePublishedOnes()
+    {
+        var room = NewRoom();
+        var grain = fixture.Client.GetGrain<IPresenceGrain>(room);
+        var members = new[] { Members.New(), Members.New() };
+        await using var watcher = await WatchAsync(room);
+        foreach (var member in members)
+        {
+            await grain.JoinAsync(FrontEnd, member);
+        }
+        await watcher.WaitForAsync(change => change.Connections == 2);
+
+        await fixture.Cluster.DeactivateAsync(grain);
+        var joinedDuringRebuild = await grain.JoinAsync("front-end-2", Members.New());
+        await grain.RenewEachAsync(FrontEnd, [.. members]);
+
+        Assert.Equal((3, 3), (joinedDuringRebuild.Watching, joinedDuringRebuild.Connections));
+        var rebuilt = await watcher.WaitForAsync(change => change.Version > joinedDuringRebuild.Version);
+        Assert.Equal((3, 3), (rebuilt.Watching, rebuilt.Connections));
+    }
 }

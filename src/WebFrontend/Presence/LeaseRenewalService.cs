@@ -35,23 +35,33 @@ internal sealed partial class LeaseRenewalService(
             {
                 return;
             }
+            // The room's last feed id, to catch up on events the stream lost; it may fail alone
+            // (the feed's storage away) without holding up the renewal.
+            var lastFeedId = LastFeedIdAsync(room.Name);
             // One call of a few bytes when the grain holds the same connections as this front end
             // does; the list only when it does not. Retried through a silo failure, so that a room
             // whose grain was on a dead silo is rebuilt within the period.
             var presence = grains.GetGrain<IPresenceGrain>(room.Name);
-            var feed = grains.GetGrain<IFeedGrain>(room.Name);
-            var (renewed, lastFeedId) = await ClusterCalls.Retry.ExecuteAsync(async _ =>
-            {
-                var lastFeedId = feed.GetLastIdAsync();
-                var renewed = await presence.RenewAsync(frontEnd.Id, room.JoinedMembership())
-                    ?? await presence.RenewEachAsync(frontEnd.Id, room.JoinedMembers());
-                return (renewed, await lastFeedId);
-            }, cancellationToken);
-            await room.CheckSubscriptionAsync(renewed, lastFeedId);
+            var renewed = await ClusterCalls.Retry.ExecuteAsync(async _ =>
+                await presence.RenewAsync(frontEnd.Id, room.JoinedMembership())
+                ?? await presence.RenewEachAsync(frontEnd.Id, room.JoinedMembers()), cancellationToken);
+            await room.CheckSubscriptionAsync(renewed, await lastFeedId);
         }
-        catch (Exception exception) when (exception is not OperationCanceledException)
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
         {
             LogRenewalFailed(exception, room.Name);
+        }
+    }
+
+    private async Task<long?> LastFeedIdAsync(string room)
+    {
+        try
+        {
+            return await grains.GetGrain<IFeedGrain>(room).GetLastIdAsync();
+        }
+        catch (Exception exception) when (ClusterCalls.IsTransient(exception))
+        {
+            return null;
         }
     }
 

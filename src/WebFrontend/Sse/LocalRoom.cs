@@ -106,22 +106,25 @@ internal sealed partial class LocalRoom
     }
 
     /// <summary>
-    /// Called with each renewal's reply and the room's last feed id. Counts newer than any seen are
+    /// Called with each renewal's reply and the room's last feed id (if it could be read). Counts newer than any seen are
     /// posted and missed feed events are read from the feed grain. If a stream has not delivered, by
     /// this renewal, what the grains had already published at the previous one, its subscription was
     /// lost silently (it happens when a silo dies): subscribe again.
     /// </summary>
-    public async Task CheckSubscriptionAsync(PresenceChanged renewed, long lastFeedId)
+    public async Task CheckSubscriptionAsync(PresenceChanged renewed, long? lastFeedId)
     {
         bool stale;
         lock (_gate)
         {
             stale = _versionFromStream < _versionAtLastRenewal || _feedIdFromStream < _feedIdAtLastRenewal;
             _versionAtLastRenewal = renewed.Version;
-            _feedIdAtLastRenewal = lastFeedId;
+            _feedIdAtLastRenewal = lastFeedId ?? _feedIdAtLastRenewal;
         }
         await ObserveAsync(renewed);
-        await CatchUpAsync(lastFeedId);
+        if (lastFeedId is { } last)
+        {
+            await CatchUpAsync(last);
+        }
         if (stale)
         {
             LogResubscribing(Name);

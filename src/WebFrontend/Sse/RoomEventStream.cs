@@ -33,13 +33,18 @@ internal sealed partial class RoomEventStream(
         // Attached (and so receiving live events into its queue) before it reads the snapshot and
         // the history: nothing published meanwhile can fall between the two.
         var local = await rooms.AttachAsync(room, connection);
+        var recorded = Task.CompletedTask;
         try
         {
-            var identity = new ConnectionIdentity(room, connection.ViewerId, frontEnd.Id, time.GetUtcNow());
+            var presence = grains.GetGrain<IPresenceGrain>(room);
             var snapshot = await ClusterCalls.Retry.ExecuteAsync(async _ => request.Counted
-                ? await grains.GetGrain<IConnectionGrain>(id).OpenAsync(identity)
-                : await grains.GetGrain<IPresenceGrain>(room).GetAsync(), context.RequestAborted);
+                ? await presence.JoinAsync(frontEnd.Id, connection.Member)
+                : await presence.GetAsync(), context.RequestAborted);
             connection.Joined = request.Counted;
+            if (request.Counted)
+            {
+                recorded = RecordAsync(new ConnectionIdentity(room, connection.ViewerId, frontEnd.Id, time.GetUtcNow()), id);
+            }
 
             var writer = StartResponse(context);
             writer.Write(_retry.Span);
@@ -60,7 +65,9 @@ internal sealed partial class RoomEventStream(
         finally
         {
             local.Remove(connection);
-            await LeaveAsync(connection);
+            await LeaveAsync(room, connection);
+            await recorded;
+            await ForgetAsync(connection);
         }
     }
 
@@ -96,7 +103,7 @@ internal sealed partial class RoomEventStream(
     }
 
     /// <summary>Leaves at once; if the cluster cannot be reached, the lease lapses instead.</summary>
-    private async Task LeaveAsync(SseConnection connection)
+    private async Task LeaveAsync(string room, SseConnection connection)
     {
         if (!connection.Joined)
         {
@@ -104,8 +111,8 @@ internal sealed partial class RoomEventStream(
         }
         try
         {
-            var closing = grains.GetGrain<IConnectionGrain>(connection.Id);
-            await ClusterCalls.Retry.ExecuteAsync(async _ => await closing.CloseAsync());
+            var presence = grains.GetGrain<IPresenceGrain>(room);
+            await ClusterCalls.Retry.ExecuteAsync(async _ => await presence.LeaveAsync(connection.Id));
         }
         catch (Exception exception)
         {
@@ -113,6 +120,41 @@ internal sealed partial class RoomEventStream(
         }
     }
 
+    /// <summary>
+    /// The connection's record, kept beside the count and off its path: a record that cannot be
+    /// stored (Redis away) does not keep the connection from being counted.
+    /// </summary>
+    private async Task RecordAsync(ConnectionIdentity identity, Guid id)
+    {
+        try
+        {
+            await grains.GetGrain<IConnectionGrain>(id).RecordAsync(identity);
+        }
+        catch (Exception exception)
+        {
+            LogRecordFailed(exception, id);
+        }
+    }
+
+    private async Task ForgetAsync(SseConnection connection)
+    {
+        if (!connection.Joined)
+        {
+            return;
+        }
+        try
+        {
+            await grains.GetGrain<IConnectionGrain>(connection.Id).ForgetAsync();
+        }
+        catch (Exception exception)
+        {
+            LogRecordFailed(exception, connection.Id);
+        }
+    }
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Connection {ConnectionId} could not leave its room; its lease will lapse")]
     private partial void LogLeaveFailed(Exception exception, Guid connectionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The record of connection {ConnectionId} could not be written or removed")]
+    private partial void LogRecordFailed(Exception exception, Guid connectionId);
 }

@@ -1,0 +1,224 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using Presence.Grains;
+using Presence.WebFrontend.Tests;
+
+namespace Presence.Cluster.Tests;
+
+/// <summary>
+/// Cluster mode on real processes: redis-server, silos and client-mode front ends, killed with
+/// SIGKILL. One test at a time (their own collection): each starts its own cluster.
+/// </summary>
+[Collection(nameof(ClusterTests))]
+[CollectionDefinition(nameof(ClusterTests), DisableParallelization = true)]
+public sealed class ClusterTests
+{
+    private const string FastCounts = "Presence:PublishIntervalMilliseconds=100";
+
+    [Fact]
+    public async Task TwoSilosTwoFrontEnds_EveryClientSeesTheTotalAcrossFrontEnds()
+    {
+        await using var cluster = await ProcessCluster.StartAsync(silos: 2, frontEnds: 2, FastCounts);
+        var watchers = new List<Watcher>();
+        for (var room = 0; room < 3; room++)
+        {
+            // Room r: r + 1 connections through the first front end, r + 2 through the second.
+            for (var i = 0; i < room + 1; i++) watchers.Add(await Watcher.OpenAsync(() => cluster.FrontEnds[0].Http, $"total-{room}"));
+            for (var i = 0; i < room + 2; i++) watchers.Add(await Watcher.OpenAsync(() => cluster.FrontEnds[1].Http, $"total-{room}"));
+        }
+
+        await Task.WhenAll(watchers.Select(w => w.WaitUntilAsync(
+            w => w.LatestConnections == 2 * int.Parse(w.Room[^1..]) + 3, TimeSpan.FromSeconds(15))));
+        await DisposeAllAsync(watchers);
+    }
+
+    [Fact]
+    public async Task SiloHostingARoomKilled_EveryClientExactWithin15Seconds_NeverBelowTheTruth()
+    {
+        // Default leases (30 s: renewals every 10 s): the promise holds as users run it.
+        await using var cluster = await ProcessCluster.StartAsync(silos: 2, frontEnds: 2, FastCounts);
+        var rooms = Enumerable.Range(0, 10).Select(i => $"kill-{i}").ToArray();
+        var watchers = (await Task.WhenAll(rooms.SelectMany(room => Enumerable.Range(0, 20).Select(i =>
+            Watcher.OpenAsync(() => cluster.FrontEnds[i % 2].Http, room))))).ToList();
+        await Task.WhenAll(watchers.Select(w => w.WaitUntilAsync(w => w.LatestConnections == 20, TimeSpan.FromSeconds(20))));
+        var seenBeforeKill = watchers.ToDictionary(w => w, w => w.Counts.Count);
+
+        var victim = await cluster.SiloHostingAsync(typeof(PresenceGrain), rooms[0]);
+        var sinceKill = Stopwatch.StartNew();
+        await cluster.RemoveSiloAsync(victim, kill: true);
+        // One more viewer per room right after the kill, through the first front end.
+        var newcomers = await Task.WhenAll(rooms.Select(room => Watcher.OpenAsync(() => cluster.FrontEnds[0].Http, room)));
+
+        var remaining = TimeSpan.FromSeconds(15) - sinceKill.Elapsed;
+        await Task.WhenAll(watchers.Concat(newcomers).Select(w => w.WaitUntilAsync(w => w.LatestConnections == 21, remaining)));
+        Assert.All(watchers, w => Assert.All(w.Counts.Skip(seenBeforeKill[w]), counts => Assert.True(counts.Connections >= 20,
+            $"{w.Room}: a watcher was shown {counts.Connections} connections after the kill; the truth never went below 20")));
+        Assert.All(newcomers, w => Assert.All(w.Counts, counts => Assert.True(counts.Connections >= 21,
+            $"{w.Room}: a newcomer was shown {counts.Connections} connections; it was the 21st")));
+        Assert.All(watchers.Concat(newcomers), w => Assert.Equal(0, w.Reconnects));
+        await DisposeAllAsync([.. watchers, .. newcomers]);
+    }
+
+    [Fact]
+    public async Task FrontEndKilled_ItsConnectionsLeaveWithinTheLease_NeverBelowTheTruth()
+    {
+        const double leaseSeconds = 4;
+        await using var cluster = await ProcessCluster.StartAsync(silos: 2, frontEnds: 2, FastCounts, $"Presence:LeaseSeconds={leaseSeconds}");
+        var (doomed, survivor) = (cluster.FrontEnds[0], cluster.FrontEnds[1]);
+        var held = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => SseReader.OpenAsync(doomed.Http, "/rooms/doomed/events")));
+        var watchers = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => Watcher.OpenAsync(() => survivor.Http, "doomed")));
+        await Task.WhenAll(watchers.Select(w => w.WaitUntilAsync(w => w.LatestConnections == 105, TimeSpan.FromSeconds(15))));
+        var seenBeforeKill = watchers.ToDictionary(w => w, w => w.Counts.Count);
+
+        var sinceKill = Stopwatch.StartNew();
+        await cluster.RemoveFrontEndAsync(doomed, kill: true);
+
+        // Lapsed when not renewed for a lease, found by a sweep (a tenth of the lease) and published.
+        var bound = TimeSpan.FromSeconds(leaseSeconds * 1.1 + 1);
+        await Task.WhenAll(watchers.Select(w => w.WaitUntilAsync(w => w.LatestConnections == 5, bound - sinceKill.Elapsed)));
+        Assert.All(watchers, w => Assert.All(w.Counts.Skip(seenBeforeKill[w]), counts => Assert.True(counts.Connections >= 5)));
+        await DisposeAllAsync(watchers);
+        await Task.WhenAll(held.Select(reader => reader.DisposeAsync().AsTask()));
+    }
+
+    [Fact]
+    public async Task ThousandPublishes_WhileASiloIsKilledAndRestarted_EveryAcknowledgedEventReachesEveryWatcherOnceInOrder()
+    {
+        await using var cluster = await ProcessCluster.StartAsync(silos: 2, frontEnds: 2, FastCounts);
+        var watchers = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => Watcher.OpenAsync(() => cluster.FrontEnds[i % 2].Http, "acked")));
+        var acknowledged = new List<long>();
+
+        for (var n = 0; n < 1000; n++)
+        {
+            if (n == 300)
+            {
+                await cluster.RemoveSiloAsync(await cluster.SiloHostingAsync(typeof(PresenceGrain), "acked"), kill: true);
+            }
+            if (n == 600)
+            {
+                await cluster.StartSiloAsync();
+            }
+            acknowledged.Add(await PublishWithRetriesAsync(cluster.FrontEnds[n % 2].Http, "acked", n));
+        }
+
+        await Task.WhenAll(watchers.Select(w => w.WaitUntilAsync(w => w.FeedIds.Count > 0 && w.FeedIds[^1] >= acknowledged[^1], TimeSpan.FromSeconds(30))));
+        Assert.All(watchers, w =>
+        {
+            var ids = w.FeedIds;
+            Assert.All(ids.Zip(ids.Skip(1)), pair => Assert.True(pair.Second > pair.First, $"{pair.First} then {pair.Second}"));
+            Assert.Empty(acknowledged.Except(ids));
+        });
+        await DisposeAllAsync(watchers);
+    }
+
+    [Fact]
+    public async Task EveryProcessRestarted_RedisKept_ReplaysExactlyAfterLastEventId_AndIdsContinue()
+    {
+        await using var cluster = await ProcessCluster.StartAsync(silos: 2, frontEnds: 1, FastCounts);
+        for (var n = 0; n < 5; n++)
+        {
+            await PublishWithRetriesAsync(cluster.FrontEnds[0].Http, "restarted", n);
+        }
+
+        foreach (var frontEnd in cluster.FrontEnds.ToList())
+        {
+            await cluster.RemoveFrontEndAsync(frontEnd, kill: true);
+        }
+        foreach (var silo in cluster.Silos.ToList())
+        {
+            await cluster.RemoveSiloAsync(silo, kill: true);
+        }
+        await Task.WhenAll(cluster.StartSiloAsync(), cluster.StartSiloAsync());
+        var frontEndAgain = await cluster.StartFrontEndAsync();
+
+        await using (var reconnected = await SseReader.OpenAsync(frontEndAgain.Http, "/rooms/restarted/events", lastEventId: "2"))
+        {
+            var replayed = new List<string?>();
+            for (var i = 0; i < 3; i++)
+            {
+                replayed.Add((await reconnected.NextFeedEventAsync()).Id);
+            }
+            Assert.Equal("3,4,5", string.Join(',', replayed));
+            Assert.Equal(6, await PublishWithRetriesAsync(frontEndAgain.Http, "restarted", 5));
+            Assert.Equal("6", (await reconnected.NextFeedEventAsync()).Id);
+        }
+    }
+
+    [Fact]
+    public async Task RedisStoppedFor10Seconds_Publishing503WithRetryAfter_CountsStayLive_ThenEverythingWorks()
+    {
+        await using var cluster = await ProcessCluster.StartAsync(silos: 1, frontEnds: 1, FastCounts);
+        var frontEnd = cluster.FrontEnds[0].Http;
+        Assert.Equal(1, await PublishWithRetriesAsync(frontEnd, "outage", 0));
+        var watcher = await Watcher.OpenAsync(() => frontEnd, "outage");
+        var leaving = await Watcher.OpenAsync(() => frontEnd, "outage");
+        await watcher.WaitUntilAsync(w => w.LatestConnections == 2, TimeSpan.FromSeconds(10));
+
+        cluster.Redis.Signal(Signals.Stop);
+        var outage = Stopwatch.StartNew();
+        using var refused = await PublishAsync(frontEnd, "outage", 1);
+        var answeredAfter = outage.Elapsed;
+        var joining = await Watcher.OpenAsync(() => frontEnd, "outage");
+        await watcher.WaitUntilAsync(w => w.LatestConnections == 3, TimeSpan.FromSeconds(5));
+        await leaving.DisposeAsync();
+        await watcher.WaitUntilAsync(w => w.LatestConnections == 2, TimeSpan.FromSeconds(5));
+        await Task.Delay(TimeSpan.FromSeconds(10) - outage.Elapsed); // the outage lasts 10 s: the scenario, not a wait for an event
+        cluster.Redis.Signal(Signals.Continue);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.True(refused.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        Assert.True(answeredAfter < TimeSpan.FromSeconds(5), $"the 503 took {answeredAfter}");
+        var acknowledged = await PublishWithRetriesAsync(frontEnd, "outage", 2);
+        await watcher.WaitUntilAsync(w => w.FeedIds.Contains(acknowledged), TimeSpan.FromSeconds(10));
+        Assert.Equal(0, watcher.Reconnects);
+        await using var joinedAfter = await Watcher.OpenAsync(() => frontEnd, "outage");
+        await watcher.WaitUntilAsync(w => w.LatestConnections == 3, TimeSpan.FromSeconds(10));
+        // The refused publish may still have been stored (Redis ran the queued XADD when it woke
+        // up): a 503 means "not acknowledged", not "not stored". Replay is exact either way.
+        await using var replay = await SseReader.OpenAsync(frontEnd, "/rooms/outage/events", lastEventId: "0");
+        var replayed = new List<long> { long.Parse((await replay.NextFeedEventAsync()).Id!) };
+        while (replayed[^1] < acknowledged)
+        {
+            replayed.Add(long.Parse((await replay.NextFeedEventAsync()).Id!));
+        }
+        Assert.Equal(1, replayed[0]);
+        Assert.Equal(acknowledged, replayed[^1]);
+        Assert.Equal(replayed.Order(), replayed);
+        await DisposeAllAsync([watcher, joining]);
+    }
+
+    private static Task<HttpResponseMessage> PublishAsync(HttpClient frontEnd, string room, int n) =>
+        frontEnd.PostAsJsonAsync($"/rooms/{room}/events", new { type = "numbered", data = new { n } });
+
+    /// <summary>Publishes as a real client would: a 503 or a broken connection is tried again after a moment; returns the id answered with 201.</summary>
+    private static async Task<long> PublishWithRetriesAsync(HttpClient frontEnd, string room, int n)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                using var response = await PublishAsync(frontEnd, room, n);
+                if (response.StatusCode == HttpStatusCode.Created)
+                {
+                    var created = await response.Content.ReadFromJsonAsync<Created>();
+                    return long.Parse(created!.Id);
+                }
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            }
+            catch (HttpRequestException) when (deadline.Elapsed < TimeSpan.FromSeconds(60))
+            {
+            }
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(60), $"event {n} was not accepted within 60 s");
+            await Task.Delay(TimeSpan.FromMilliseconds(200)); // a publisher's back-off before trying again
+        }
+    }
+
+    /// <summary>All at once: closing a stream waits a moment for the rest of the response.</summary>
+    private static Task DisposeAllAsync(IEnumerable<Watcher> watchers) =>
+        Task.WhenAll(watchers.Select(watcher => watcher.DisposeAsync().AsTask()));
+
+    private sealed record Created(string Id);
+}

@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Presence.Cluster.Tests;
+
+/// <summary>
+/// A real process of the cluster (redis-server, a silo, a front end). Its output goes to a log file
+/// (kept for a failed run) and can be awaited line by line.
+/// </summary>
+internal sealed class NodeProcess : IAsyncDisposable
+{
+    private static readonly string LogDirectory = Directory.CreateTempSubdirectory("presence-cluster-tests-").FullName;
+
+    private readonly Process _process;
+    private readonly StreamWriter _log;
+    private readonly Lock _gate = new();
+    private readonly List<string> _lines = [];
+    private readonly List<(string Text, TaskCompletionSource Seen)> _awaited = [];
+
+    private NodeProcess(string name, Process process)
+    {
+        Name = name;
+        _process = process;
+        LogPath = Path.Combine(LogDirectory, $"{name}-{process.Id}.log");
+        _log = new StreamWriter(LogPath) { AutoFlush = true };
+    }
+
+    public string Name { get; }
+
+    public string LogPath { get; }
+
+    public int Id => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public static NodeProcess Start(string name, string fileName, IEnumerable<string> arguments, string workingDirectory)
+    {
+        var start = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = workingDirectory,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {fileName}");
+        var node = new NodeProcess(name, process);
+        process.OutputDataReceived += (_, e) => node.OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => node.OnLine(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return node;
+    }
+
+    /// <summary>Completes when the process has written a line containing <paramref name="text"/>; fails if it exits first.</summary>
+    public async Task WaitForOutputAsync(string text, TimeSpan timeout)
+    {
+        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
+        {
+            if (_lines.Any(line => line.Contains(text, StringComparison.Ordinal)))
+            {
+                return;
+            }
+            _awaited.Add((text, seen));
+        }
+        var exited = _process.WaitForExitAsync();
+        var first = await Task.WhenAny(seen.Task, exited, Task.Delay(timeout));
+        if (first != seen.Task)
+        {
+            throw new InvalidOperationException(first == exited
+                ? $"{Name} exited (code {_process.ExitCode}) before writing '{text}'; see {LogPath}"
+                : $"{Name} did not write '{text}' within {timeout.TotalSeconds} s; see {LogPath}");
+        }
+    }
+
+    /// <summary>SIGKILL: no goodbye to anyone.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill();
+        await _process.WaitForExitAsync();
+    }
+
+    /// <summary>SIGTERM, then waits for the exit.</summary>
+    public async Task StopAsync(TimeSpan timeout)
+    {
+        Signals.Send(_process.Id, Signals.Term);
+        await _process.WaitForExitAsync().WaitAsync(timeout);
+    }
+
+    public void Signal(int signal) => Signals.Send(_process.Id, signal);
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        lock (_gate)
+        {
+            _log.WriteLine(line);
+            _lines.Add(line);
+            foreach (var (text, seen) in _awaited.Where(awaited => line.Contains(awaited.Text, StringComparison.Ordinal)).ToList())
+            {
+                seen.TrySetResult();
+                _awaited.Remove((text, seen));
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+        lock (_gate)
+        {
+            _log.Dispose();
+        }
+    }
+}
