@@ -69,34 +69,48 @@ pids=()
 redis_pid=""
 stopping=""
 
-# Front ends, then silos (SIGTERM: each leaves the cluster gracefully), then Redis, which they use
-# until the end. Whatever does not stop in time is killed, so nothing is left behind.
+# SIGTERM to a group of processes; waits for them, at most $1 seconds, then kills what is left.
+stop_group() {
+  local limit=$1 pid deadline
+  shift
+  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+  deadline=$((SECONDS + limit))
+  for pid in "$@"; do
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "  pid $pid did not stop within $limit s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+  done
+}
+
+# The front ends first (ASP.NET Core waits up to 30 s for open requests, event streams included),
+# then the silos (SIGTERM: each leaves the cluster gracefully, within 20 s), then Redis, which they
+# use until the end. Whatever does not stop in time is killed, so nothing is left behind.
 stop_all() {
   [ -z "$stopping" ] || return 0
   stopping=1
   trap '' INT TERM HUP
-  local i pid deadline
-  if ((${#pids[@]})); then
-    echo
-    echo "Stopping the front ends and the silos..."
-    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
-    deadline=$((SECONDS + 30))
-    for pid in "${pids[@]}"; do
-      while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
-      if kill -0 "$pid" 2>/dev/null; then
-        echo "  pid $pid did not stop within 30 s; killing it"
-        kill -KILL "$pid" 2>/dev/null || true
-      fi
-      wait "$pid" 2>/dev/null || true
-    done
+  local i web=() silos=()
+  for i in "${!pids[@]}"; do
+    case ${names[i]} in
+      web*) web+=("${pids[i]}") ;;
+      *) silos+=("${pids[i]}") ;;
+    esac
+  done
+  echo
+  if ((${#web[@]})); then
+    echo "Stopping the front ends..."
+    stop_group 40 "${web[@]}"
+  fi
+  if ((${#silos[@]})); then
+    echo "Stopping the silos..."
+    stop_group 30 "${silos[@]}"
   fi
   if [ -n "$redis_pid" ]; then
     echo "Stopping Redis..."
-    kill -TERM "$redis_pid" 2>/dev/null || true
-    deadline=$((SECONDS + 15))
-    while kill -0 "$redis_pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
-    kill -KILL "$redis_pid" 2>/dev/null || true
-    wait "$redis_pid" 2>/dev/null || true
+    stop_group 15 "$redis_pid"
   fi
   echo "Stopped."
 }

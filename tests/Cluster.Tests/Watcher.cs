@@ -52,7 +52,7 @@ internal sealed class Watcher : IAsyncDisposable
     /// <summary>Completes when <paramref name="condition"/> holds; fails after <paramref name="timeout"/>.</summary>
     public async Task WaitUntilAsync(Func<Watcher, bool> condition, TimeSpan timeout)
     {
-        using var expiry = new CancellationTokenSource(timeout);
+        using var expiry = new CancellationTokenSource(timeout > TimeSpan.Zero ? timeout : TimeSpan.Zero);
         while (true)
         {
             Task changed;
