@@ -83,6 +83,26 @@ public sealed class ClusterTests
     }
 
     [Fact]
+    public async Task FrontEndStopped_ItsConnectionsLeaveAtOnce_AndItExitsPromptly()
+    {
+        // Default leases (30 s): only leaving at once can bring the count down within the bound.
+        await using var cluster = await ProcessCluster.StartAsync(silos: 1, frontEnds: 2, FastCounts);
+        var (stopping, survivor) = (cluster.FrontEnds[0], cluster.FrontEnds[1]);
+        var held = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => SseReader.OpenAsync(stopping.Http, "/rooms/stopped/events")));
+        var watcher = await Watcher.OpenAsync(() => survivor.Http, "stopped");
+        await watcher.WaitUntilAsync(w => w.LatestConnections == 21, TimeSpan.FromSeconds(15));
+
+        var sinceStop = Stopwatch.StartNew();
+        await cluster.RemoveFrontEndAsync(stopping, kill: false);
+        var exitedAfter = sinceStop.Elapsed;
+
+        await watcher.WaitUntilAsync(w => w.LatestConnections == 1, TimeSpan.FromSeconds(5) - sinceStop.Elapsed);
+        Assert.True(exitedAfter < TimeSpan.FromSeconds(5), $"the front end took {exitedAfter} to exit");
+        await Task.WhenAll(held.Select(reader => reader.DisposeAsync().AsTask()));
+        await watcher.DisposeAsync();
+    }
+
+    [Fact]
     public async Task ThousandPublishes_WhileASiloIsKilledAndRestarted_EveryAcknowledgedEventReachesEveryWatcherOnceInOrder()
     {
         await using var cluster = await ProcessCluster.StartAsync(silos: 2, frontEnds: 2, FastCounts);
