@@ -6,8 +6,11 @@ namespace Presence.Grains.Interfaces;
 /// <summary>The authority on who is in a room. Key: the room name.</summary>
 public interface IPresenceGrain : IGrainWithStringKey
 {
-    /// <summary>Counts a connection in the room; the snapshot returned includes it.</summary>
-    Task<PresenceChanged> JoinAsync(string frontEnd, Member member);
+    /// <summary>
+    /// Counts connections of one front end in the room; the snapshot returned includes them. A front
+    /// end sends the connections that opened while its previous join call was under way in one call.
+    /// </summary>
+    Task<PresenceChanged> JoinAsync(string frontEnd, ImmutableArray<Member> members);
 
     /// <summary>Removes a connection at once.</summary>
     Task LeaveAsync(Guid connectionId);

@@ -72,18 +72,21 @@ public sealed partial class PresenceGrain(
         }
     }
 
-    public Task<PresenceChanged> JoinAsync(string frontEnd, Member member)
+    public Task<PresenceChanged> JoinAsync(string frontEnd, ImmutableArray<Member> members)
     {
-        _departed.Remove(member.ConnectionId);
         var now = time.GetUtcNow();
-        if (IsRebuilding(now) && !_leases.ContainsKey(member.ConnectionId))
+        foreach (var member in members)
         {
-            // A new connection on top of those still to be renewed: the counts shown while
-            // rebuilding rise with it, as the true counts do.
-            var newViewer = !_connectionsPerViewer.ContainsKey(member.ViewerId);
-            _rebuildFloor = (_rebuildFloor.Watching + (newViewer ? 1 : 0), _rebuildFloor.Connections + 1);
+            _departed.Remove(member.ConnectionId);
+            if (IsRebuilding(now) && !_leases.ContainsKey(member.ConnectionId))
+            {
+                // A new connection on top of those still to be renewed: the counts shown while
+                // rebuilding rise with it, as the true counts do.
+                var newViewer = !_connectionsPerViewer.ContainsKey(member.ViewerId);
+                _rebuildFloor = (_rebuildFloor.Watching + (newViewer ? 1 : 0), _rebuildFloor.Connections + 1);
+            }
+            Admit(frontEnd, member, now + _options.Lease);
         }
-        Admit(frontEnd, member, now + _options.Lease);
         return Task.FromResult(Snapshot());
     }
 

@@ -30,9 +30,9 @@ public sealed class DirectoryAndConnectionTests(DefaultCluster fixture)
             fixture.Client, RoomStreams.ProviderName, RoomStreams.Presence(quiet));
         for (var i = 0; i < 3; i++)
         {
-            await fixture.Client.GetGrain<IPresenceGrain>(busy).JoinAsync("fe", new Member(Guid.NewGuid(), $"v{i}"));
+            await fixture.Client.GetGrain<IPresenceGrain>(busy).JoinAsync("fe", [new Member(Guid.NewGuid(), $"v{i}")]);
         }
-        await fixture.Client.GetGrain<IPresenceGrain>(quiet).JoinAsync("fe", new Member(Guid.NewGuid(), "v"));
+        await fixture.Client.GetGrain<IPresenceGrain>(quiet).JoinAsync("fe", [new Member(Guid.NewGuid(), "v")]);
         await busyWatcher.WaitForAsync(change => change.Watching == 3);
         await quietWatcher.WaitForAsync(change => change.Watching == 1);
 

@@ -24,8 +24,8 @@ public sealed class LeaseTests(ShortLeaseCluster fixture)
         var (grain, watcher) = await RoomAsync();
         await using var _ = watcher;
         var (renewed, abandoned) = (Members.New(), Members.New());
-        await grain.JoinAsync(FrontEnd, renewed);
-        await grain.JoinAsync("front-end-that-dies", abandoned);
+        await grain.JoinAsync(FrontEnd, [renewed]);
+        await grain.JoinAsync("front-end-that-dies", [abandoned]);
         await watcher.WaitForAsync(change => change.Connections == 2);
 
         // The live front end keeps renewing on its period; the other one never does.
@@ -41,9 +41,9 @@ public sealed class LeaseTests(ShortLeaseCluster fixture)
         var (grain, watcher) = await RoomAsync();
         await using var _ = watcher;
         var (first, second, abandoned) = (Members.New(), Members.New(), Members.New());
-        await grain.JoinAsync(FrontEnd, first);
-        await grain.JoinAsync(FrontEnd, second);
-        await grain.JoinAsync("front-end-that-dies", abandoned);
+        await grain.JoinAsync(FrontEnd, [first]);
+        await grain.JoinAsync(FrontEnd, [second]);
+        await grain.JoinAsync("front-end-that-dies", [abandoned]);
         await watcher.WaitForAsync(change => change.Connections == 3);
 
         // All three leases were taken at the same moment: only the membership renewals keep two.
@@ -62,7 +62,7 @@ public sealed class LeaseTests(ShortLeaseCluster fixture)
         var (first, second, lost) = (Members.New(), Members.New(), Members.New());
         foreach (var member in new[] { first, second, lost })
         {
-            await grain.JoinAsync(FrontEnd, member);
+            await grain.JoinAsync(FrontEnd, [member]);
         }
         await watcher.WaitForAsync(change => change.Connections == 3);
 
@@ -90,7 +90,7 @@ public sealed class LeaseTests(ShortLeaseCluster fixture)
         await using var _ = watcher;
         var member = Members.New();
 
-        await grain.JoinAsync(FrontEnd, member);
+        await grain.JoinAsync(FrontEnd, [member]);
         await watcher.WaitForAsync(change => change.Connections == 1);
         // Calls queue behind the publishing turn, which also registers the reminder.
         await grain.GetAsync();
@@ -108,8 +108,8 @@ public sealed class LeaseTests(ShortLeaseCluster fixture)
         var (grain, watcher) = await RoomAsync();
         await using var _ = watcher;
         var (survivor, lost) = (Members.New(), Members.New());
-        await grain.JoinAsync(FrontEnd, survivor);
-        await grain.JoinAsync("front-end-that-dies", lost);
+        await grain.JoinAsync(FrontEnd, [survivor]);
+        await grain.JoinAsync("front-end-that-dies", [lost]);
         var before = await watcher.WaitForAsync(change => change.Connections == 2);
 
         await fixture.Cluster.DeactivateAsync(grain);

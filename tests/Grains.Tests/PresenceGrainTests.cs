@@ -21,8 +21,8 @@ public sealed class PresenceGrainTests(DefaultCluster fixture)
         await using var watcher = await WatchAsync(room);
         var (first, second) = (Members.New(), Members.New());
 
-        var afterFirst = await grain.JoinAsync(FrontEnd, first);
-        var afterSecond = await grain.JoinAsync(FrontEnd, second);
+        var afterFirst = await grain.JoinAsync(FrontEnd, [first]);
+        var afterSecond = await grain.JoinAsync(FrontEnd, [second]);
 
         Assert.Equal((1, 1), (afterFirst.Watching, afterFirst.Connections));
         Assert.Equal((2, 2), (afterSecond.Watching, afterSecond.Connections));
@@ -43,9 +43,9 @@ public sealed class PresenceGrainTests(DefaultCluster fixture)
         var grain = fixture.Client.GetGrain<IPresenceGrain>(room);
         var (tab1, tab2, other) = (Members.New("alice"), Members.New("alice"), Members.New("bob"));
 
-        await grain.JoinAsync(FrontEnd, tab1);
-        await grain.JoinAsync(FrontEnd, tab2);
-        var withBob = await grain.JoinAsync(FrontEnd, other);
+        await grain.JoinAsync(FrontEnd, [tab1]);
+        await grain.JoinAsync(FrontEnd, [tab2]);
+        var withBob = await grain.JoinAsync(FrontEnd, [other]);
         Assert.Equal((2, 3), (withBob.Watching, withBob.Connections));
 
         await grain.LeaveAsync(tab1.ConnectionId);
@@ -67,7 +67,7 @@ public sealed class PresenceGrainTests(DefaultCluster fixture)
         var empty = await grain.GetAsync();
         Assert.Equal((0, 0), (empty.Watching, empty.Connections));
 
-        await grain.JoinAsync(FrontEnd, Members.New());
+        await grain.JoinAsync(FrontEnd, [Members.New()]);
 
         var received = await dashboard.WaitForAsync(change => change.Connections > 0);
         Assert.Equal((1, 1), (received.Watching, received.Connections));
@@ -78,7 +78,7 @@ public sealed class PresenceGrainTests(DefaultCluster fixture)
     {
         var room = NewRoom();
         var grain = fixture.Client.GetGrain<IPresenceGrain>(room);
-        var joined = await grain.JoinAsync(FrontEnd, Members.New());
+        var joined = await grain.JoinAsync(FrontEnd, [Members.New()]);
 
         await grain.LeaveAsync(Guid.NewGuid());
 
@@ -91,8 +91,8 @@ public sealed class PresenceGrainTests(DefaultCluster fixture)
         var room = NewRoom();
         var grain = fixture.Client.GetGrain<IPresenceGrain>(room);
         var (stays, leaves) = (Members.New(), Members.New());
-        await grain.JoinAsync(FrontEnd, stays);
-        await grain.JoinAsync(FrontEnd, leaves);
+        await grain.JoinAsync(FrontEnd, [stays]);
+        await grain.JoinAsync(FrontEnd, [leaves]);
 
         // The front end built its renewal before the leave reached the grain.
         await grain.LeaveAsync(leaves.ConnectionId);
@@ -110,7 +110,7 @@ public sealed class PresenceGrainTests(DefaultCluster fixture)
         await using var watcher = await WatchAsync(room);
 
         var burst = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, joins).Select(_ => grain.JoinAsync(FrontEnd, Members.New())));
+        await Task.WhenAll(Enumerable.Range(0, joins).Select(_ => grain.JoinAsync(FrontEnd, [Members.New()])));
         var last = await watcher.WaitForAsync(change => change.Connections == joins);
         burst.Stop();
 
@@ -133,7 +133,7 @@ public sealed class PresenceGrainTests(DefaultCluster fixture)
         await using var watcher = await WatchAsync(room);
         foreach (var member in members)
         {
-            await grain.JoinAsync(FrontEnd, member);
+            await grain.JoinAsync(FrontEnd, [member]);
         }
         var before = await watcher.WaitForAsync(change => change.Connections == 3);
 
@@ -159,12 +159,12 @@ public sealed class PresenceGrainTests(DefaultCluster fixture)
         await using var watcher = await WatchAsync(room);
         foreach (var member in members)
         {
-            await grain.JoinAsync(FrontEnd, member);
+            await grain.JoinAsync(FrontEnd, [member]);
         }
         await watcher.WaitForAsync(change => change.Connections == 2);
 
         await fixture.Cluster.DeactivateAsync(grain);
-        var joinedDuringRebuild = await grain.JoinAsync("front-end-2", Members.New());
+        var joinedDuringRebuild = await grain.JoinAsync("front-end-2", [Members.New()]);
         await grain.RenewEachAsync(FrontEnd, [.. members]);
 
         Assert.Equal((3, 3), (joinedDuringRebuild.Watching, joinedDuringRebuild.Connections));

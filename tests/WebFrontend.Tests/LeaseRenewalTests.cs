@@ -23,8 +23,8 @@ public sealed class LeaseRenewalTests(ShortLeaseFactory factory) : IClassFixture
         await using var stream = await SseReader.OpenAsync(factory.CreateStreamingClient(), $"/rooms/{room}/events");
         // Two connections of one viewer on a front end that never renews, admitted after the open one.
         var presence = factory.Services.GetRequiredService<IGrainFactory>().GetGrain<IPresenceGrain>(room);
-        await presence.JoinAsync("front-end-that-died", new Member(Guid.NewGuid(), "ghost"));
-        await presence.JoinAsync("front-end-that-died", new Member(Guid.NewGuid(), "ghost"));
+        await presence.JoinAsync("front-end-that-died", [new Member(Guid.NewGuid(), "ghost")]);
+        await presence.JoinAsync("front-end-that-died", [new Member(Guid.NewGuid(), "ghost")]);
         await stream.WaitForPresenceAsync(p => p.Connections == 3);
 
         // Unrenewed, the open connection's lease would lapse first, taking its viewer with it.

@@ -14,7 +14,7 @@ public sealed class LocalRoomTests(PresenceFactory factory)
     public async Task FanOut_DoesNotReachConnectionsThatAttachWhileItIsUnderWay()
     {
         var name = $"room-{Guid.NewGuid():N}";
-        var room = new LocalRoom(name, factory.Services.GetRequiredService<IClusterClient>(), NullLogger.Instance);
+        var room = new LocalRoom(name, factory.Services.GetRequiredService<IClusterClient>(), "front-end", NullLogger.Instance);
         using var stop = new CancellationTokenSource();
         var late = Enumerable.Range(0, 20).Select(_ => (Connection: SseConnectionTests.NewConnection(maxPendingEvents: 10), Pipe: new Pipe())).ToList();
         var runs = late.Select(joiner => joiner.Connection.RunAsync(joiner.Pipe.Writer, stop.Token)).ToList();

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using Orleans.Streams;
 using Presence.Grains.Interfaces;
+using Presence.WebFrontend.Presence;
 
 namespace Presence.WebFrontend.Sse;
 
@@ -29,15 +30,19 @@ internal sealed partial class LocalRoom
     private long _attachedCount;
     private bool _closed;
 
-    public LocalRoom(string name, IClusterClient client, ILogger logger)
+    public LocalRoom(string name, IClusterClient client, string frontEnd, ILogger logger)
     {
         Name = name;
         _client = client;
         _logger = logger;
         _subscribed = new Lazy<Task>(() => SubscribeAsync(resubscribing: false));
+        Joiner = new RoomJoiner(client.GetGrain<IPresenceGrain>(name), frontEnd);
     }
 
     public string Name { get; }
+
+    /// <summary>Counts this front end's new connections in the room, in batches.</summary>
+    public RoomJoiner Joiner { get; }
 
     /// <summary>Completes once both stream subscriptions are in place.</summary>
     public Task Subscribed => _subscribed.Value;

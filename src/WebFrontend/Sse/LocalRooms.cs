@@ -1,9 +1,10 @@
 using System.Collections.Concurrent;
+using Presence.WebFrontend.Presence;
 
 namespace Presence.WebFrontend.Sse;
 
 /// <summary>The rooms this front end has local connections in.</summary>
-internal sealed class LocalRooms(IClusterClient client, ILogger<LocalRoom> logger)
+internal sealed class LocalRooms(IClusterClient client, FrontEndIdentity frontEnd, ILogger<LocalRoom> logger)
 {
     private readonly ConcurrentDictionary<string, LocalRoom> _rooms = new(StringComparer.Ordinal);
 
@@ -14,7 +15,7 @@ internal sealed class LocalRooms(IClusterClient client, ILogger<LocalRoom> logge
     {
         while (true)
         {
-            var room = _rooms.GetOrAdd(name, static (name, args) => new LocalRoom(name, args.client, args.logger), (client, logger));
+            var room = _rooms.GetOrAdd(name, static (name, args) => new LocalRoom(name, args.client, args.frontEnd, args.logger), (client, frontEnd: frontEnd.Id, logger));
             try
             {
                 await room.Subscribed;

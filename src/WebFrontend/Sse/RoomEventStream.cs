@@ -38,9 +38,9 @@ internal sealed partial class RoomEventStream(
         try
         {
             var presence = grains.GetGrain<IPresenceGrain>(room);
-            var snapshot = await ClusterCalls.Retry.ExecuteAsync(async _ => request.Counted
-                ? await presence.JoinAsync(frontEnd.Id, connection.Member)
-                : await presence.GetAsync(), context.RequestAborted);
+            var snapshot = request.Counted
+                ? await local.Joiner.JoinAsync(connection.Member)
+                : await ClusterCalls.Retry.ExecuteAsync(async _ => await presence.GetAsync(), context.RequestAborted);
             connection.Joined = request.Counted;
             if (request.Counted)
             {
