@@ -19,15 +19,7 @@ silo_ports=(11111 11112)
 gateway_ports=(30000 30001)
 web_ports=(5000 5001)
 
-missing=()
-command -v redis-server >/dev/null || missing+=(redis-server)
-if ((${#missing[@]})); then
-  echo "Installing ${missing[*]} from Debian's packages..."
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+scripts/ensure-packages.sh redis-server
 
 # True when something accepts connections on 127.0.0.1:$1.
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

@@ -5,16 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-missing=()
-command -v chromium >/dev/null || missing+=(chromium)
-command -v redis-server >/dev/null || missing+=(redis-server)
-if ((${#missing[@]})); then
-  echo "Installing ${missing[*]} from Debian's packages..."
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+scripts/ensure-packages.sh chromium redis-server
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
