@@ -209,6 +209,23 @@ public sealed class ClusterTests
         await DisposeAllAsync([watcher, joining]);
     }
 
+    [Theory]
+    [InlineData("silo", "--ConnectionStrings:Redis=127.0.0.1:1", "is not reachable")]
+    [InlineData("silo", "--Orleans:ClusterId=presence", "ConnectionStrings:Redis is not set")]
+    [InlineData("frontend", "--ConnectionStrings:Redis=127.0.0.1:1", "is not reachable")]
+    [InlineData("frontend", "--Orleans:ClusterId=presence", "ConnectionStrings:Redis is not set")]
+    public async Task StartWithoutRedis_ExitsWithOneClearLine(string node, string setting, string expected)
+    {
+        var dll = node == "silo" ? Build.Silo : Build.WebFrontend;
+        await using var process = NodeProcess.Start(node, "dotnet", [dll, setting, "--Orleans:Mode=Client"], Path.GetDirectoryName(dll)!);
+
+        var exitCode = await process.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(2, exitCode);
+        var line = Assert.Single(process.Lines);
+        Assert.Contains(expected, line);
+    }
+
     private static Task<HttpResponseMessage> PublishAsync(HttpClient frontEnd, string room, int n) =>
         frontEnd.PostAsJsonAsync($"/rooms/{room}/events", new { type = "numbered", data = new { n } });
 

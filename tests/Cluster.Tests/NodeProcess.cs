@@ -77,6 +77,19 @@ internal sealed class NodeProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Everything the process has written so far, stdout and stderr.</summary>
+    public IReadOnlyList<string> Lines
+    {
+        get { lock (_gate) { return [.. _lines]; } }
+    }
+
+    /// <summary>Waits for the process to exit by itself; returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        await _process.WaitForExitAsync().WaitAsync(timeout);
+        return _process.ExitCode;
+    }
+
     /// <summary>SIGKILL: no goodbye to anyone.</summary>
     public async Task KillAsync()
     {
