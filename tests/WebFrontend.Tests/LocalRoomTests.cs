@@ -38,6 +38,38 @@ public sealed class LocalRoomTests(PresenceFactory factory)
         await Task.WhenAll(runs).WaitAsync(WaitLimit);
     }
 
+    [Fact]
+    public async Task FeedEventsTheStreamLost_AreReadFromTheFeedGrainInOrder_ThenTheStreamIsSubscribedAgain()
+    {
+        var name = $"room-{Guid.NewGuid():N}";
+        var client = factory.Services.GetRequiredService<IClusterClient>();
+        var (feed, presence) = (client.GetGrain<IFeedGrain>(name), client.GetGrain<IPresenceGrain>(name));
+        var room = new LocalRoom(name, client, "front-end", NullLogger.Instance);
+        await room.Subscribed;
+        var connection = SseConnectionTests.NewConnection(maxPendingEvents: 10);
+        var pipe = new Pipe();
+        using var stop = new CancellationTokenSource();
+        var run = connection.RunAsync(pipe.Writer, stop.Token);
+        Assert.True(room.TryAdd(connection));
+
+        await room.UnsubscribeAsync(); // the subscription is lost silently, as when a silo dies
+        for (var n = 1; n <= 3; n++)
+        {
+            await feed.PublishAsync("lost", $"{n}");
+        }
+        await room.CheckSubscriptionAsync(await presence.GetAsync(), lastFeedId: 3);
+        var caughtUp = await ReadUntilAsync(pipe.Reader, "id: 3\n\n");
+        // The stream has not delivered, by this renewal, what the feed had at the previous one.
+        await room.CheckSubscriptionAsync(await presence.GetAsync(), lastFeedId: 3);
+        await feed.PublishAsync("live", "4");
+        var live = await ReadUntilAsync(pipe.Reader, "id: 4\n\n");
+
+        Assert.True(caughtUp.IndexOf("id: 1\n", StringComparison.Ordinal) < caughtUp.IndexOf("id: 2\n", StringComparison.Ordinal));
+        Assert.DoesNotContain("id: 3\n", live);
+        await stop.CancelAsync();
+        await run.WaitAsync(WaitLimit);
+    }
+
     /// <summary>Runs an action inside the first flush: at that moment the room's fan-out is under way.</summary>
     private sealed class HookedWriter(PipeWriter inner, Action onFirstFlush) : PipeWriter
     {

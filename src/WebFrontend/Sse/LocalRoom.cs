@@ -133,18 +133,29 @@ internal sealed partial class LocalRoom
         if (stale)
         {
             LogResubscribing(Name);
-            await UnsubscribeAsync();
+            try
+            {
+                await UnsubscribeAsync();
+            }
+            catch (Exception exception)
+            {
+                // The old subscription is gone or unreachable; should it still deliver, the
+                // room drops what it has already delivered.
+                LogUnsubscribeFailed(exception, Name);
+            }
             await SubscribeAsync(resubscribing: true);
         }
     }
 
     public async Task UnsubscribeAsync()
     {
-        if (_presenceSubscription is { } presence)
+        var (presence, feed) = (_presenceSubscription, _feedSubscription);
+        (_presenceSubscription, _feedSubscription) = (null, null);
+        if (presence is not null)
         {
             await presence.UnsubscribeAsync();
         }
-        if (_feedSubscription is { } feed)
+        if (feed is not null)
         {
             await feed.UnsubscribeAsync();
         }
@@ -294,6 +305,9 @@ internal sealed partial class LocalRoom
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Room {Room}: a stream fell behind the grains; subscribing again")]
     private partial void LogResubscribing(string room);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Room {Room}: the old stream subscriptions could not be removed")]
+    private partial void LogUnsubscribeFailed(Exception exception, string room);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Room {Room}: feed events after {After} (up to {Last}) did not come through the stream; reading them from the feed grain")]
     private partial void LogCatchingUp(string room, long after, long last);
