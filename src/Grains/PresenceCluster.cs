@@ -29,7 +29,15 @@ public static class PresenceCluster
             throw new InvalidOperationException(
                 $"ConnectionStrings:{RedisConnectionName} is not set (for example ConnectionStrings__{RedisConnectionName}=localhost:6379).");
         }
-        var options = ConfigurationOptions.Parse(connectionString);
+        ConfigurationOptions options;
+        try
+        {
+            options = ConfigurationOptions.Parse(connectionString);
+        }
+        catch (ArgumentException exception)
+        {
+            throw new InvalidOperationException($"ConnectionStrings:{RedisConnectionName} is not a valid Redis connection string: {exception.Message}", exception);
+        }
         options.AbortOnConnectFail = false;
         options.ConnectTimeout = 2000;
         options.SyncTimeout = 2000;
@@ -47,7 +55,7 @@ public static class PresenceCluster
             await using var redis = await ConnectionMultiplexer.ConnectAsync(options);
             await redis.GetDatabase().PingAsync();
         }
-        catch (RedisException exception)
+        catch (Exception exception) when (exception is RedisException or RedisTimeoutException)
         {
             throw new InvalidOperationException(
                 $"Redis at '{configuration.GetConnectionString(RedisConnectionName)}' (ConnectionStrings:{RedisConnectionName}) is not reachable: {exception.Message.Split(". ")[0]}.",
@@ -58,8 +66,14 @@ public static class PresenceCluster
     public static SiloEndpoints Endpoints(IConfiguration configuration)
     {
         var advertised = configuration["Orleans:AdvertisedIP"];
+        if (string.IsNullOrEmpty(advertised))
+        {
+            advertised = IPAddress.Loopback.ToString();
+        }
         return new SiloEndpoints(
-            string.IsNullOrEmpty(advertised) ? IPAddress.Loopback : IPAddress.Parse(advertised),
+            IPAddress.TryParse(advertised, out var address)
+                ? address
+                : throw new InvalidOperationException($"Orleans:AdvertisedIP '{advertised}' is not an IP address."),
             configuration.GetValue("Orleans:SiloPort", 11111),
             configuration.GetValue("Orleans:GatewayPort", 30000));
     }

@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -54,7 +55,10 @@ public static class SiloBuilderExtensions
         var redis = PresenceCluster.RedisOptions(configuration);
         var endpoints = PresenceCluster.Endpoints(configuration);
         silo.Services.AddPresenceClusterOptions();
-        silo.ConfigureEndpoints(endpoints.AdvertisedIP, endpoints.SiloPort, endpoints.GatewayPort, listenOnAnyHostAddress: true);
+        // Silo and gateway ports are not authenticated: they listen on every address only when the
+        // silo is told to advertise one other than loopback.
+        silo.ConfigureEndpoints(endpoints.AdvertisedIP, endpoints.SiloPort, endpoints.GatewayPort,
+            listenOnAnyHostAddress: !IPAddress.IsLoopback(endpoints.AdvertisedIP));
         silo.UseRedisClustering(options => options.ConfigurationOptions = redis);
         silo.Configure<ClusterMembershipOptions>(PresenceCluster.DetectFailuresInSeconds);
         silo.AddRedisGrainStorage(Storage.Rooms, RedisState);

@@ -6,7 +6,8 @@ namespace Presence.Grains;
 
 /// <summary>
 /// Turns a storage failure inside a grain call into a <see cref="StorageUnavailableException"/>, so
-/// that callers see one transient failure type whatever the storage behind it.
+/// that callers see one transient failure type whatever the storage behind it (Redis' own exception
+/// types cannot even cross the wire: Orleans has no codec for them).
 /// </summary>
 internal sealed class StorageFailureFilter : IIncomingGrainCallFilter
 {
@@ -16,9 +17,15 @@ internal sealed class StorageFailureFilter : IIncomingGrainCallFilter
         {
             await context.Invoke();
         }
-        catch (Exception exception) when (exception is RedisException or RedisTimeoutException or RedisStorageException)
+        catch (Exception exception) when (IsStorageFailure(exception))
         {
-            throw new StorageUnavailableException($"Storage did not answer: {exception.Message}");
+            throw Unavailable(exception);
         }
     }
+
+    public static bool IsStorageFailure(Exception exception) =>
+        exception is RedisException or RedisTimeoutException or RedisStorageException;
+
+    public static StorageUnavailableException Unavailable(Exception exception) =>
+        new($"Storage did not answer: {exception.Message}");
 }

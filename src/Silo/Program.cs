@@ -4,14 +4,13 @@ var builder = Host.CreateApplicationBuilder(args);
 try
 {
     await PresenceCluster.EnsureRedisReachableAsync(builder.Configuration);
+    builder.UseOrleans(silo => silo.UseRedisPresenceCluster(builder.Configuration).AddPresenceGrains());
 }
 catch (InvalidOperationException exception)
 {
     Console.Error.WriteLine($"presence silo: {exception.Message}");
     return 2;
 }
-
-builder.UseOrleans(silo => silo.UseRedisPresenceCluster(builder.Configuration).AddPresenceGrains());
 // SIGTERM: the silo leaves the cluster (its rooms move to the other silos) before the process exits.
 builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(20));
 await builder.Build().RunAsync();

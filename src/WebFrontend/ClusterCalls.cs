@@ -28,8 +28,8 @@ internal static class ClusterCalls
         .Build();
 
     /// <summary>
-    /// Orleans' own failures (a silo or gateway gone, a message rejected), timeouts, storage that did
-    /// not answer, and a remote activation that was cancelled (it could not load its state).
+    /// Orleans' own failures (a silo or gateway gone, a message rejected, an activation that could
+    /// not load its state), timeouts, storage that did not answer, and a remote call cancelled.
     /// </summary>
     public static bool IsTransient(Exception exception) =>
         exception is OrleansException or TimeoutException or StorageUnavailableException or OperationCanceledException;

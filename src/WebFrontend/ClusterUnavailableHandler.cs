@@ -17,7 +17,9 @@ internal sealed partial class ClusterUnavailableHandler(IProblemDetailsService p
         LogUnavailable(context.Request.Method, context.Request.Path, exception.GetType().Name, exception.Message);
         context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return await problems.TryWriteAsync(new ProblemDetailsContext
+        // Nothing to write for a client that accepts no problem JSON (an EventSource): the 503 and
+        // Retry-After still tell it.
+        await problems.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = context,
             ProblemDetails =
@@ -27,6 +29,7 @@ internal sealed partial class ClusterUnavailableHandler(IProblemDetailsService p
                 Detail = $"Try again in {RetryAfterSeconds} s.",
             },
         });
+        return true;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Method} {Path}: 503, the cluster is unavailable ({Type}: {Reason})")]

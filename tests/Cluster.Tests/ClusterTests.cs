@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using Presence.Grains;
+using Presence.Grains.Feed;
 using Presence.WebFrontend.Tests;
 
 namespace Presence.Cluster.Tests;
@@ -52,10 +53,12 @@ public sealed class ClusterTests
 
         var remaining = TimeSpan.FromSeconds(15) - sinceKill.Elapsed;
         await Task.WhenAll(watchers.Concat(newcomers).Select(w => w.WaitUntilAsync(w => w.LatestConnections == 21, remaining)));
-        Assert.All(watchers, w => Assert.All(w.Counts.Skip(seenBeforeKill[w]), counts => Assert.True(counts.Connections >= 20,
-            $"{w.Room}: a watcher was shown {counts.Connections} connections after the kill; the truth never went below 20")));
-        Assert.All(newcomers, w => Assert.All(w.Counts, counts => Assert.True(counts.Connections >= 21,
-            $"{w.Room}: a newcomer was shown {counts.Connections} connections; it was the 21st")));
+        // Every connection is a viewer of its own: watching and connections move together.
+        Assert.All(watchers, w => Assert.All(w.Counts.Skip(seenBeforeKill[w]), counts => Assert.True(counts is { Connections: >= 20, Watching: >= 20 },
+            $"{w.Room}: a watcher was shown {counts} after the kill; the truth never went below 20")));
+        Assert.All(newcomers, w => Assert.All(w.Counts, counts => Assert.True(counts is { Connections: >= 21, Watching: >= 21 },
+            $"{w.Room}: a newcomer was shown {counts}; it was the 21st")));
+        Assert.All(watchers.Concat(newcomers), w => Assert.Equal(21, w.Counts[^1].Watching));
         Assert.All(watchers.Concat(newcomers), w => Assert.Equal(0, w.Reconnects));
         await DisposeAllAsync([.. watchers, .. newcomers]);
     }
@@ -113,7 +116,7 @@ public sealed class ClusterTests
         {
             if (n == 300)
             {
-                await cluster.RemoveSiloAsync(await cluster.SiloHostingAsync(typeof(PresenceGrain), "acked"), kill: true);
+                await cluster.RemoveSiloAsync(await cluster.SiloHostingAsync(typeof(FeedGrain), "acked"), kill: true);
             }
             if (n == 600)
             {
@@ -183,13 +186,17 @@ public sealed class ClusterTests
         await watcher.WaitUntilAsync(w => w.LatestConnections == 3, TimeSpan.FromSeconds(5));
         await leaving.DisposeAsync();
         await watcher.WaitUntilAsync(w => w.LatestConnections == 2, TimeSpan.FromSeconds(5));
-        await Task.Delay(TimeSpan.FromSeconds(10) - outage.Elapsed); // the outage lasts 10 s: the scenario, not a wait for an event
+        using var refusedInANewRoom = await PublishAsync(frontEnd, "outage-new-room", 0);
+        var rest = TimeSpan.FromSeconds(10) - outage.Elapsed;
+        await Task.Delay(rest > TimeSpan.Zero ? rest : TimeSpan.Zero); // the outage lasts 10 s: the scenario, not a wait for an event
         cluster.Redis.Signal(Signals.Continue);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
         Assert.True(refused.Headers.RetryAfter?.Delta > TimeSpan.Zero);
         Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
         Assert.True(answeredAfter < TimeSpan.FromSeconds(5), $"the 503 took {answeredAfter}");
+        // A room whose feed grain must first read its history from Redis: 503 as well, not 500.
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refusedInANewRoom.StatusCode);
         var acknowledged = await PublishWithRetriesAsync(frontEnd, "outage", 2);
         await watcher.WaitUntilAsync(w => w.FeedIds.Contains(acknowledged), TimeSpan.FromSeconds(10));
         Assert.Equal(0, watcher.Reconnects);

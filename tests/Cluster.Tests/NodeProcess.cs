@@ -46,6 +46,12 @@ internal sealed class NodeProcess : IAsyncDisposable
         {
             start.ArgumentList.Add(argument);
         }
+        // The test's settings only: nothing from the environment the tests run in (a
+        // ConnectionStrings__Redis exported for scripts/cluster.sh, say).
+        foreach (var inherited in start.Environment.Keys.Where(key => key.Contains("__", StringComparison.Ordinal)).ToList())
+        {
+            start.Environment.Remove(inherited);
+        }
         var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {fileName}");
         var node = new NodeProcess(name, process);
         process.OutputDataReceived += (_, e) => node.OnLine(e.Data);

@@ -14,7 +14,6 @@ internal sealed class Watcher : IAsyncDisposable
     private readonly List<PresenceCounts> _counts = [];
     private readonly List<long> _feedIds = [];
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private SseReader? _reader;
     private Task _run = Task.CompletedTask;
 
     private Watcher(string room) => Room = room;
@@ -42,9 +41,9 @@ internal sealed class Watcher : IAsyncDisposable
     /// <summary>Opens the stream; returns once its first count has arrived.</summary>
     public static async Task<Watcher> OpenAsync(Func<HttpClient> frontEnd, string room)
     {
+        var first = await SseReader.OpenAsync(frontEnd(), $"/rooms/{room}/events");
         var watcher = new Watcher(room);
-        watcher._reader = await SseReader.OpenAsync(frontEnd(), $"/rooms/{room}/events");
-        watcher._run = Task.Run(() => watcher.RunAsync(frontEnd));
+        watcher._run = Task.Run(() => watcher.RunAsync(frontEnd, first));
         await watcher.WaitUntilAsync(w => w.LatestConnections is not null, TimeSpan.FromSeconds(30));
         return watcher;
     }
@@ -76,34 +75,45 @@ internal sealed class Watcher : IAsyncDisposable
         }
     }
 
-    private async Task RunAsync(Func<HttpClient> frontEnd)
+    /// <summary>Reads until disposed; the reader is this loop's own, opened again whenever the stream breaks.</summary>
+    private async Task RunAsync(Func<HttpClient> frontEnd, SseReader first)
     {
         var retry = TimeSpan.FromSeconds(3);
-        while (!_stop.IsCancellationRequested)
+        var reader = first;
+        try
         {
-            try
+            while (true)
             {
-                _reader ??= await SseReader.OpenAsync(frontEnd(), $"/rooms/{Room}/events", LastEventId());
-                while (true)
+                try
                 {
-                    var message = await _reader.NextAsync(Timeout.InfiniteTimeSpan);
-                    Record(message, ref retry);
+                    reader ??= await SseReader.OpenAsync(frontEnd(), $"/rooms/{Room}/events", LastEventId(), _stop.Token);
+                    while (true)
+                    {
+                        Record(await reader.NextAsync(Timeout.InfiniteTimeSpan, _stop.Token), ref retry);
+                    }
+                }
+                catch (Exception) when (!_stop.IsCancellationRequested)
+                {
+                    // The stream broke (its front end or the cluster failed): reconnect after the
+                    // server's retry, as a browser does.
+                    if (reader is not null)
+                    {
+                        await reader.DisposeAsync();
+                        reader = null;
+                    }
+                    Reconnects++;
+                    await Task.Delay(retry, _stop.Token);
                 }
             }
-            catch (Exception) when (!_stop.IsCancellationRequested)
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            if (reader is not null)
             {
-                // The stream broke (its front end or the cluster failed): reconnect, as a browser does.
-                if (_reader is not null)
-                {
-                    await _reader.DisposeAsync();
-                    _reader = null;
-                }
-                Reconnects++;
-                await Task.Delay(retry, _stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
-            }
-            catch (Exception)
-            {
-                return;
+                await reader.DisposeAsync();
             }
         }
     }
@@ -143,11 +153,7 @@ internal sealed class Watcher : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _stop.Cancel();
-        if (_reader is { } reader)
-        {
-            await reader.DisposeAsync();
-        }
+        await _stop.CancelAsync();
         await _run;
         _stop.Dispose();
     }

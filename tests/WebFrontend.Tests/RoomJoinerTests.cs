@@ -24,17 +24,19 @@ public sealed class RoomJoinerTests
     }
 
     [Fact]
-    public async Task AFailedCall_FailsItsJoins_AndTheNextJoinIsSentAgain()
+    public async Task AFailedCall_FailsItsJoins_TakesThemOutAgain_AndTheNextJoinIsSent()
     {
         var presence = new HeldPresence { Failure = new InvalidOperationException("refused") };
         var joiner = new RoomJoiner(presence, "front-end");
         presence.Release.SetResult();
+        var failed = new Member(Guid.NewGuid(), "a");
 
-        await Assert.ThrowsAsync<InvalidOperationException>(() => joiner.JoinAsync(new Member(Guid.NewGuid(), "a")));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => joiner.JoinAsync(failed));
         presence.Failure = null;
         var joined = await joiner.JoinAsync(new Member(Guid.NewGuid(), "b")).WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.Equal(1, joined.Connections);
+        Assert.Equal([failed.ConnectionId], presence.Left);
     }
 
     /// <summary>A presence grain whose first join call waits until the test releases it.</summary>
@@ -50,6 +52,8 @@ public sealed class RoomJoinerTests
 
         public Exception? Failure { get; set; }
 
+        public List<Guid> Left { get; } = [];
+
         public async Task<PresenceChanged> JoinAsync(string frontEnd, ImmutableArray<Member> members)
         {
             Calls.Add(members);
@@ -63,7 +67,11 @@ public sealed class RoomJoinerTests
             return new PresenceChanged("room", _connections, _connections, _connections);
         }
 
-        public Task LeaveAsync(Guid connectionId) => throw new NotSupportedException();
+        public Task LeaveAsync(Guid connectionId)
+        {
+            Left.Add(connectionId);
+            return Task.CompletedTask;
+        }
 
         public Task<PresenceChanged?> RenewAsync(string frontEnd, Membership membership) => throw new NotSupportedException();
 

@@ -29,22 +29,23 @@ public sealed class SseReader : IAsyncDisposable
 
     public HttpContentHeaders ContentHeaders => _response.Content.Headers;
 
-    public static async Task<SseReader> OpenAsync(HttpClient client, string url, string? lastEventId = null)
+    public static async Task<SseReader> OpenAsync(HttpClient client, string url, string? lastEventId = null, CancellationToken cancellationToken = default)
     {
         var request = new HttpRequestMessage(HttpMethod.Get, url);
         if (lastEventId is not null)
         {
             request.Headers.Add("Last-Event-ID", lastEventId);
         }
-        var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         response.EnsureSuccessStatusCode();
         return new SseReader(response, await response.Content.ReadAsStreamAsync());
     }
 
     /// <summary>The next block, whatever it is.</summary>
-    public async Task<SseMessage> NextAsync(TimeSpan? timeout = null)
+    public async Task<SseMessage> NextAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
-        using var cancellation = new CancellationTokenSource(timeout ?? DefaultTimeout);
+        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cancellation.CancelAfter(timeout ?? DefaultTimeout);
         string? type = null, id = null, comment = null;
         int? retry = null;
         var data = new List<string>();

@@ -15,6 +15,8 @@ public sealed partial class FeedGrain(
     IOptions<FeedOptions> options,
     ILogger<FeedGrain> logger) : Grain, IFeedGrain
 {
+    private static readonly TimeSpan StreamPublishTimeout = TimeSpan.FromSeconds(2);
+
     private IAsyncStream<FeedEvent> _stream = null!;
     private long _lastId;
 
@@ -43,7 +45,9 @@ public sealed partial class FeedGrain(
 
         try
         {
-            await _stream.OnNextAsync(published);
+            // Bounded: the event is acknowledged by the history, and a stream queue on a silo that
+            // hangs must not hold up the room's publishes (front ends catch up on a lost event).
+            await _stream.OnNextAsync(published).WaitAsync(StreamPublishTimeout);
         }
         catch (Exception exception)
         {

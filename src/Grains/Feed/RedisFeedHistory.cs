@@ -22,21 +22,37 @@ public sealed class RedisFeedHistory(IConnectionMultiplexer redis, IOptions<Clus
 
     public async Task<long> GetLastIdAsync(string room)
     {
-        var newest = await Database.StreamRangeAsync(Key(room), "-", "+", count: 1, messageOrder: Order.Descending);
+        var newest = await Guarded(Database.StreamRangeAsync(Key(room), "-", "+", count: 1, messageOrder: Order.Descending));
         return newest.Length == 0 ? 0 : EventId(newest[0].Id);
     }
 
     public Task AppendAsync(FeedEvent feedEvent, int keep) =>
-        Database.StreamAddAsync(
+        Guarded(Database.StreamAddAsync(
             Key(feedEvent.Room),
             [new NameValueEntry(TypeField, feedEvent.Type), new NameValueEntry(DataField, feedEvent.Data)],
             messageId: EntryId(feedEvent.Id),
-            maxLength: keep);
+            maxLength: keep));
 
     public async Task<ImmutableArray<FeedEvent>> GetAfterAsync(string room, long afterId)
     {
-        var entries = await Database.StreamRangeAsync(Key(room), EntryId(afterId + 1), "+");
+        var entries = await Guarded(Database.StreamRangeAsync(Key(room), EntryId(afterId + 1), "+"));
         return [.. entries.Select(entry => new FeedEvent(room, EventId(entry.Id), entry[TypeField]!, entry[DataField]!))];
+    }
+
+    /// <summary>
+    /// Grain-call failures are translated by <see cref="StorageFailureFilter"/>, but a feed grain's
+    /// activation (which reads the last id) fails outside any call filter.
+    /// </summary>
+    private static async Task<T> Guarded<T>(Task<T> operation)
+    {
+        try
+        {
+            return await operation;
+        }
+        catch (Exception exception) when (StorageFailureFilter.IsStorageFailure(exception))
+        {
+            throw StorageFailureFilter.Unavailable(exception);
+        }
     }
 
     private IDatabase Database => redis.GetDatabase();

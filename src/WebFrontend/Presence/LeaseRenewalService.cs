@@ -6,9 +6,10 @@ namespace Presence.WebFrontend.Presence;
 
 /// <summary>
 /// Renews the leases of all local connections of a room with one call per room per renewal period
-/// (two when the grain's membership differs from this front end's), pushes the grain's snapshot to
-/// the room and reads the feed events it missed (so every browser converges even if a stream event
-/// was lost), and lets rooms without local connections go.
+/// (two when the grain's membership differs from this front end's) and reads the room's last feed
+/// id beside it; pushes the grain's snapshot to the room and has it read the feed events it missed
+/// (so every browser converges even if a stream event was lost), and lets rooms without local
+/// connections go.
 /// </summary>
 internal sealed partial class LeaseRenewalService(
     LocalRooms rooms,
@@ -59,9 +60,9 @@ internal sealed partial class LeaseRenewalService(
         {
             return await grains.GetGrain<IFeedGrain>(room).GetLastIdAsync();
         }
-        catch (Exception exception) when (ClusterCalls.IsTransient(exception))
+        catch (Exception)
         {
-            return null;
+            return null; // the next period reads it again
         }
     }
 

@@ -55,6 +55,12 @@ internal sealed class RoomJoiner(IPresenceGrain presence, string frontEnd)
             catch (Exception exception)
             {
                 batch.ForEach(waiting => waiting.Joined.TrySetException(exception));
+                // An attempt may have been counted although its answer was lost: take them out
+                // again (leaving is idempotent), rather than leave them to lapse with their lease.
+                foreach (var (member, _) in batch)
+                {
+                    presence.LeaveAsync(member.ConnectionId).Ignore();
+                }
             }
         }
     }

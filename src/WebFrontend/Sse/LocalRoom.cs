@@ -18,13 +18,12 @@ internal sealed partial class LocalRoom
     private readonly ConcurrentDictionary<Guid, Attached> _connections = new();
     private readonly Lazy<Task> _subscribed;
     private readonly Lock _gate = new();
-    private readonly SemaphoreSlim _feedGate = new(1, 1);
+    private readonly RoomFeed _feed;
     private StreamSubscriptionHandle<PresenceChanged>? _presenceSubscription;
     private StreamSubscriptionHandle<FeedEvent>? _feedSubscription;
     private long _latestVersion;
     private long _versionAtLastRenewal;
     private long _versionFromStream;
-    private long _deliveredFeedId;
     private long _feedIdAtLastRenewal;
     private long _feedIdFromStream;
     private long _attachedCount;
@@ -36,6 +35,7 @@ internal sealed partial class LocalRoom
         _client = client;
         _logger = logger;
         _subscribed = new Lazy<Task>(() => SubscribeAsync(resubscribing: false));
+        _feed = new RoomFeed(name, client.GetGrain<IFeedGrain>(name), frame => PostToAll(frame, isFeedEvent: true), logger);
         Joiner = new RoomJoiner(client.GetGrain<IPresenceGrain>(name), frontEnd);
     }
 
@@ -69,12 +69,15 @@ internal sealed partial class LocalRoom
 
     public void Remove(SseConnection connection) => _connections.TryRemove(connection.Id, out _);
 
-    /// <summary>Closes the room if it has no connection left; then nothing can join it any more.</summary>
+    /// <summary>
+    /// Closes the room if it has no connection left (and is not still subscribing for its first);
+    /// then nothing can join it any more.
+    /// </summary>
     public bool TryClose()
     {
         lock (_gate)
         {
-            _closed = _connections.IsEmpty;
+            _closed = _connections.IsEmpty && Subscribed.IsCompletedSuccessfully;
             return _closed;
         }
     }
@@ -111,95 +114,107 @@ internal sealed partial class LocalRoom
     }
 
     /// <summary>
-    /// Called with each renewal's reply and the room's last feed id (if it could be read). Counts newer than any seen are
-    /// posted and missed feed events are read from the feed grain. If a stream has not delivered, by
-    /// this renewal, what the grains had already published at the previous one, its subscription was
+    /// Called with each renewal's reply and the room's last feed id (if it could be read). Counts
+    /// newer than any seen are posted, and feed events the room had at the previous renewal and
+    /// this front end has not delivered are read from the feed grain (an event still on its way
+    /// through the stream gets a renewal period's grace). If a stream has not delivered, by this
+    /// renewal, what the grains had already published at the previous one, its subscription was
     /// lost silently (it happens when a silo dies): subscribe again.
     /// </summary>
     public async Task CheckSubscriptionAsync(PresenceChanged renewed, long? lastFeedId)
     {
         bool stale;
+        long feedIdAtPreviousRenewal;
         lock (_gate)
         {
             stale = _versionFromStream < _versionAtLastRenewal || _feedIdFromStream < _feedIdAtLastRenewal;
             _versionAtLastRenewal = renewed.Version;
+            feedIdAtPreviousRenewal = _feedIdAtLastRenewal;
             _feedIdAtLastRenewal = lastFeedId ?? _feedIdAtLastRenewal;
         }
         await ObserveAsync(renewed);
-        if (lastFeedId is { } last)
-        {
-            await CatchUpAsync(last);
-        }
+        _feed.CatchUpTo(feedIdAtPreviousRenewal);
         if (stale)
         {
             LogResubscribing(Name);
-            try
-            {
-                await UnsubscribeAsync();
-            }
-            catch (Exception exception)
-            {
-                // The old subscription is gone or unreachable; should it still deliver, the
-                // room drops what it has already delivered.
-                LogUnsubscribeFailed(exception, Name);
-            }
+            await UnsubscribeAsync();
             await SubscribeAsync(resubscribing: true);
         }
     }
 
-    public async Task UnsubscribeAsync()
+    /// <summary>Unsubscribes and stops delivering: the room has no local connection left.</summary>
+    public async Task CloseAsync()
     {
-        var (presence, feed) = (_presenceSubscription, _feedSubscription);
-        (_presenceSubscription, _feedSubscription) = (null, null);
-        if (presence is not null)
+        await UnsubscribeAsync();
+        _feed.Stop();
+    }
+
+    /// <summary>
+    /// Subscribes (retried through a silo failure), then takes the grains' snapshot and last feed
+    /// id: whatever they had published by then is covered by the snapshot (and, subscribing again,
+    /// read from the feed grain), and whatever they publish later comes through the streams.
+    /// </summary>
+    private async Task SubscribeAsync(bool resubscribing)
+    {
+        var (snapshot, lastFeedId) = await ClusterCalls.Retry.ExecuteAsync(async _ =>
         {
-            await presence.UnsubscribeAsync();
+            try
+            {
+                var streams = _client.GetStreamProvider(RoomStreams.ProviderName);
+                _presenceSubscription = await streams.GetStream<PresenceChanged>(RoomStreams.Presence(Name))
+                    .SubscribeAsync(OnPresenceAsync);
+                _feedSubscription = await streams.GetStream<FeedEvent>(RoomStreams.Feed(Name))
+                    .SubscribeAsync(OnFeedAsync);
+                var lastFeedId = _client.GetGrain<IFeedGrain>(Name).GetLastIdAsync();
+                return (await _client.GetGrain<IPresenceGrain>(Name).GetAsync(), await lastFeedId);
+            }
+            catch
+            {
+                await UnsubscribeAsync();
+                throw;
+            }
+        });
+        lock (_gate)
+        {
+            _versionFromStream = Math.Max(_versionFromStream, snapshot.Version);
+            _versionAtLastRenewal = snapshot.Version;
+            _feedIdFromStream = Math.Max(_feedIdFromStream, lastFeedId);
+            _feedIdAtLastRenewal = lastFeedId;
         }
-        if (feed is not null)
+        await ObserveAsync(snapshot);
+        if (resubscribing)
         {
-            await feed.UnsubscribeAsync();
+            _feed.CatchUpTo(lastFeedId);
+        }
+        else
+        {
+            _feed.Start(lastFeedId);
         }
     }
 
     /// <summary>
-    /// Subscribes, then takes the grains' snapshot and last feed id: whatever they had published by
-    /// then is covered by the snapshot (and, subscribing again, read from the feed grain), and
-    /// whatever they publish later comes through the streams. Feed events wait until this is done.
+    /// Best effort: a subscription that cannot be removed (its silo is gone) no longer reaches this
+    /// room, since Orleans drops the local observer first.
     /// </summary>
-    private async Task SubscribeAsync(bool resubscribing)
+    public async Task UnsubscribeAsync()
     {
-        await _feedGate.WaitAsync();
+        await UnsubscribeAsync(_presenceSubscription);
+        await UnsubscribeAsync(_feedSubscription);
+        (_presenceSubscription, _feedSubscription) = (null, null);
+    }
+
+    private async Task UnsubscribeAsync<T>(StreamSubscriptionHandle<T>? subscription)
+    {
         try
         {
-            var streams = _client.GetStreamProvider(RoomStreams.ProviderName);
-            _presenceSubscription = await streams.GetStream<PresenceChanged>(RoomStreams.Presence(Name))
-                .SubscribeAsync(OnPresenceAsync);
-            _feedSubscription = await streams.GetStream<FeedEvent>(RoomStreams.Feed(Name))
-                .SubscribeAsync(OnFeedAsync);
-
-            var lastFeedIdCall = _client.GetGrain<IFeedGrain>(Name).GetLastIdAsync();
-            var snapshot = await _client.GetGrain<IPresenceGrain>(Name).GetAsync();
-            var lastFeedId = await lastFeedIdCall;
-            lock (_gate)
+            if (subscription is not null)
             {
-                _versionFromStream = Math.Max(_versionFromStream, snapshot.Version);
-                _versionAtLastRenewal = snapshot.Version;
-                _feedIdFromStream = Math.Max(_feedIdFromStream, lastFeedId);
-                _feedIdAtLastRenewal = lastFeedId;
-            }
-            await ObserveAsync(snapshot);
-            if (!resubscribing)
-            {
-                _deliveredFeedId = lastFeedId;
-            }
-            else if (lastFeedId > _deliveredFeedId)
-            {
-                await CatchUpLockedAsync();
+                await subscription.UnsubscribeAsync();
             }
         }
-        finally
+        catch (Exception exception)
         {
-            _feedGate.Release();
+            LogUnsubscribeFailed(exception, Name);
         }
     }
 
@@ -212,76 +227,14 @@ internal sealed partial class LocalRoom
         await ObserveAsync(change);
     }
 
-    /// <summary>
-    /// Delivers the room's feed events in order and once: one the stream skipped ahead of (a lost
-    /// event) is read from the feed grain first.
-    /// </summary>
-    private async Task OnFeedAsync(FeedEvent feedEvent, StreamSequenceToken? token)
+    private Task OnFeedAsync(FeedEvent feedEvent, StreamSequenceToken? token)
     {
-        await _feedGate.WaitAsync();
-        try
+        lock (_gate)
         {
-            lock (_gate)
-            {
-                _feedIdFromStream = Math.Max(_feedIdFromStream, feedEvent.Id);
-            }
-            if (feedEvent.Id == _deliveredFeedId + 1)
-            {
-                PostToAll(await SseFrame.FeedAsync(feedEvent), isFeedEvent: true);
-                _deliveredFeedId = feedEvent.Id;
-            }
-            else if (feedEvent.Id > _deliveredFeedId)
-            {
-                await CatchUpLockedAsync();
-            }
+            _feedIdFromStream = Math.Max(_feedIdFromStream, feedEvent.Id);
         }
-        finally
-        {
-            _feedGate.Release();
-        }
-    }
-
-    private async Task CatchUpAsync(long lastFeedId)
-    {
-        await _feedGate.WaitAsync();
-        try
-        {
-            if (lastFeedId > _deliveredFeedId)
-            {
-                await CatchUpLockedAsync();
-            }
-        }
-        finally
-        {
-            _feedGate.Release();
-        }
-    }
-
-    /// <summary>Under the feed gate: delivers what the feed grain has after the last event delivered.</summary>
-    private async Task CatchUpLockedAsync()
-    {
-        FeedReplay missed;
-        try
-        {
-            missed = await _client.GetGrain<IFeedGrain>(Name).GetAfterAsync(_deliveredFeedId);
-        }
-        catch (Exception exception)
-        {
-            // Nothing after the hole is delivered meanwhile: the next event or renewal tries again.
-            LogCatchUpFailed(exception, Name, _deliveredFeedId);
-            return;
-        }
-        LogCatchingUp(Name, _deliveredFeedId, missed.LastId);
-        if (missed.Gap is { } gap)
-        {
-            PostToAll(await SseFrame.GapAsync(gap), isFeedEvent: true);
-            _deliveredFeedId = gap.To;
-        }
-        foreach (var feedEvent in missed.Events)
-        {
-            PostToAll(await SseFrame.FeedAsync(feedEvent), isFeedEvent: true);
-            _deliveredFeedId = feedEvent.Id;
-        }
+        _feed.Received(feedEvent);
+        return Task.CompletedTask;
     }
 
     /// <summary>
@@ -308,10 +261,4 @@ internal sealed partial class LocalRoom
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Room {Room}: the old stream subscriptions could not be removed")]
     private partial void LogUnsubscribeFailed(Exception exception, string room);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Room {Room}: feed events after {After} (up to {Last}) did not come through the stream; reading them from the feed grain")]
-    private partial void LogCatchingUp(string room, long after, long last);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Room {Room}: reading the feed events after {After} failed; the next event or renewal tries again")]
-    private partial void LogCatchUpFailed(Exception exception, string room, long after);
 }

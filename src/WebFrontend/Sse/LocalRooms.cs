@@ -40,7 +40,7 @@ internal sealed class LocalRooms(IClusterClient client, FrontEndIdentity frontEn
             return false;
         }
         _rooms.TryRemove(KeyValuePair.Create(room.Name, room));
-        await room.UnsubscribeAsync();
+        await room.CloseAsync();
         return true;
     }
 }
