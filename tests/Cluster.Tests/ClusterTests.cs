@@ -169,6 +169,34 @@ public sealed class ClusterTests
     }
 
     [Fact]
+    public async Task EverySiloKilledAndReplaced_FrontEndsKeepRunning_CountsAndEventsCarryOn()
+    {
+        await using var cluster = await ProcessCluster.StartAsync(silos: 2, frontEnds: 2, FastCounts);
+        var watchers = (await Task.WhenAll(Enumerable.Range(0, 6).Select(i => Watcher.OpenAsync(() => cluster.FrontEnds[i % 2].Http, "replaced")))).ToList();
+        await Task.WhenAll(watchers.Select(w => w.WaitUntilAsync(w => w.LatestConnections == 6, TimeSpan.FromSeconds(15))));
+        var first = await PublishWithRetriesAsync(cluster.FrontEnds[0].Http, "replaced", 0);
+        var seenBeforeKill = watchers.ToDictionary(w => w, w => w.Counts.Count);
+
+        foreach (var silo in cluster.Silos.ToList())
+        {
+            await cluster.RemoveSiloAsync(silo, kill: true);
+        }
+        await Task.WhenAll(cluster.StartSiloAsync(), cluster.StartSiloAsync());
+        var second = await PublishWithRetriesAsync(cluster.FrontEnds[1].Http, "replaced", 1);
+        watchers.Add(await Watcher.OpenAsync(() => cluster.FrontEnds[0].Http, "replaced"));
+
+        await Task.WhenAll(watchers.Select(w => w.WaitUntilAsync(w => w.LatestConnections == 7, TimeSpan.FromSeconds(20))));
+        await Task.WhenAll(watchers.Take(6).Select(w => w.WaitUntilAsync(w => w.FeedIds.Contains(second), TimeSpan.FromSeconds(20))));
+        Assert.All(watchers.Take(6), w =>
+        {
+            Assert.Equal([first, second], w.FeedIds);
+            Assert.All(w.Counts.Skip(seenBeforeKill[w]), counts => Assert.True(counts.Connections >= 6, $"shown {counts}"));
+            Assert.Equal(0, w.Reconnects);
+        });
+        await DisposeAllAsync(watchers);
+    }
+
+    [Fact]
     public async Task RedisStoppedFor10Seconds_Publishing503WithRetryAfter_CountsStayLive_ThenEverythingWorks()
     {
         await using var cluster = await ProcessCluster.StartAsync(silos: 1, frontEnds: 1, FastCounts);
