@@ -4,9 +4,21 @@ using Presence.WebFrontend.Presence;
 namespace Presence.WebFrontend.Sse;
 
 /// <summary>The rooms this front end has local connections in.</summary>
-internal sealed class LocalRooms(IClusterClient client, FrontEndIdentity frontEnd, ILogger<LocalRoom> logger)
+internal sealed class LocalRooms : IDisposable
 {
     private readonly ConcurrentDictionary<string, LocalRoom> _rooms = new(StringComparer.Ordinal);
+    private readonly IClusterClient _client;
+    private readonly string _frontEnd;
+    private readonly ILogger<LocalRoom> _logger;
+    private readonly CancellationTokenRegistration _endOnStop;
+
+    public LocalRooms(IClusterClient client, FrontEndIdentity frontEnd, IHostApplicationLifetime lifetime, ILogger<LocalRoom> logger)
+    {
+        (_client, _frontEnd, _logger) = (client, frontEnd.Id, logger);
+        // A front end that is stopping ends its streams (their clients reconnect to another one),
+        // and each leaves its room at once, instead of holding the shutdown until they close.
+        _endOnStop = lifetime.ApplicationStopping.Register(EndAll);
+    }
 
     public ICollection<LocalRoom> All => _rooms.Values;
 
@@ -15,7 +27,7 @@ internal sealed class LocalRooms(IClusterClient client, FrontEndIdentity frontEn
     {
         while (true)
         {
-            var room = _rooms.GetOrAdd(name, static (name, args) => new LocalRoom(name, args.client, args.frontEnd, args.logger), (client, frontEnd: frontEnd.Id, logger));
+            var room = _rooms.GetOrAdd(name, static (name, rooms) => new LocalRoom(name, rooms._client, rooms._frontEnd, rooms._logger), this);
             try
             {
                 await room.Subscribed;
@@ -42,5 +54,18 @@ internal sealed class LocalRooms(IClusterClient client, FrontEndIdentity frontEn
         _rooms.TryRemove(KeyValuePair.Create(room.Name, room));
         await room.CloseAsync();
         return true;
+    }
+
+    public void Dispose() => _endOnStop.Dispose();
+
+    private void EndAll()
+    {
+        foreach (var room in _rooms.Values)
+        {
+            foreach (var connection in room.Connections)
+            {
+                connection.End();
+            }
+        }
     }
 }

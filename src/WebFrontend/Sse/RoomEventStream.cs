@@ -20,7 +20,6 @@ internal sealed partial class RoomEventStream(
     FrontEndIdentity frontEnd,
     IOptions<SseOptions> options,
     TimeProvider time,
-    IHostApplicationLifetime lifetime,
     ILogger<RoomEventStream> logger)
 {
     private readonly ReadOnlyMemory<byte> _retry = SseFrame.Retry(options.Value.RetryMilliseconds);
@@ -57,10 +56,7 @@ internal sealed partial class RoomEventStream(
                 await writer.FlushAsync(context.RequestAborted);
             }
 
-            // A front end that is stopping ends its streams (their clients reconnect to another
-            // one) and leaves their rooms at once, instead of holding its shutdown until they close.
-            using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
-            await connection.RunAsync(writer, ending.Token);
+            await connection.RunAsync(writer, context.RequestAborted);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

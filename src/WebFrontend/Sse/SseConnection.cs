@@ -206,7 +206,8 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, int 
         return wrote;
     }
 
-    private void End()
+    /// <summary>Ends the response: nothing is written from now on, and the run completes once no flush is pending.</summary>
+    public void End()
     {
         lock (_gate)
         {
