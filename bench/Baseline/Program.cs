@@ -6,11 +6,14 @@ using Microsoft.AspNetCore.Mvc;
 
 // A minimal ASP.NET Core SSE broadcaster with the service's routes: a set of connections per room,
 // each with a queue its request writes and flushes from. Counts are broadcast on every join and
-// leave, feed events to everyone in the room.
+// leave, feed events to everyone in the room. With Baseline:HoldOnly=true it only holds
+// connections: a joining connection gets the count in its own queue, nothing is broadcast on a
+// join or a leave (the fair reference for memory per held connection).
 var builder = WebApplication.CreateBuilder(args);
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
 var app = builder.Build();
 var rooms = new ConcurrentDictionary<string, Room>();
+var holdOnly = app.Configuration.GetValue<bool>("Baseline:HoldOnly");
 
 app.MapGet("/rooms/{room}/events", async (string room, [FromQuery(Name = "count")] bool? countParameter, HttpContext context) =>
 {
@@ -20,7 +23,7 @@ app.MapGet("/rooms/{room}/events", async (string room, [FromQuery(Name = "count"
     state.Connections.TryAdd(queue, counted);
     context.Response.ContentType = "text/event-stream";
     context.Response.Headers.CacheControl = "no-cache";
-    BroadcastCount(state, room, counted ? 1 : 0);
+    CountChanged(state, room, counted ? 1 : 0, queue);
     try
     {
         await context.Response.WriteAsync("retry: 3000\n\n");
@@ -36,7 +39,7 @@ app.MapGet("/rooms/{room}/events", async (string room, [FromQuery(Name = "count"
     finally
     {
         state.Connections.TryRemove(queue, out _);
-        BroadcastCount(state, room, counted ? -1 : 0);
+        CountChanged(state, room, counted ? -1 : 0, joining: null);
     }
 });
 
@@ -58,6 +61,17 @@ app.MapGet("/rooms/{room}", (string room) =>
 });
 
 app.Run();
+
+void CountChanged(Room state, string room, int change, Channel<byte[]>? joining)
+{
+    if (!holdOnly)
+    {
+        BroadcastCount(state, room, change);
+        return;
+    }
+    var count = Interlocked.Add(ref state.Counted, change);
+    joining?.Writer.TryWrite(Presence(room, count));
+}
 
 static byte[] Presence(string room, int count) => Encoding.UTF8.GetBytes(
     $"event: presence\ndata: {{\"room\":\"{room}\",\"watching\":{count},\"connections\":{count},\"version\":0}}\n\n");

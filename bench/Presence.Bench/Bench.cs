@@ -3,9 +3,11 @@ using System.Diagnostics;
 namespace Presence.Bench;
 
 /// <summary>
-/// <c>Presence.Bench [hold] [fanout] [storm] [churn] [loss] [--smoke] [--watchers N,N...] [--out DIR] [--service DLL] [--baseline DLL]</c>:
-/// runs the scenarios (all by default) against the service and the bare baseline, one after the
-/// other in the same run, prints the tables and writes results.md, results.json and fanout.svg.
+/// <c>Presence.Bench [hold] [fanout] [storm] [churn] [loss] [cluster] [--smoke] [--watchers N,N...] [--hold N] [--rooms R] [--out DIR] [--service DLL] [--baseline DLL] [--silo DLL]</c>:
+/// runs the scenarios (all but cluster by default) against the service and the bare baseline, one
+/// after the other in the same run, prints the tables and writes results.md, results.json and
+/// fanout.svg; the cluster scenario writes cluster.md and cluster.json. <c>--hold</c> and <c>--rooms</c>
+/// size the held streams (of hold and of cluster), <c>--watchers</c> the fan-out rooms (of fanout and of cluster).
 /// </summary>
 internal static class Bench
 {
@@ -13,6 +15,7 @@ internal static class Bench
     public const string Baseline = "baseline";
 
     private static readonly string[] AllScenarios = ["hold", "fanout", "storm", "churn", "loss"];
+    private const string Cluster = "cluster";
 
     public static async Task<int> Main(string[] args)
     {
@@ -21,17 +24,17 @@ internal static class Bench
             return await Worker.RunAsync(workerArgs);
         }
         var smoke = args.Contains("--smoke");
-        var scenarios = args.Where(AllScenarios.Contains).DefaultIfEmpty().SelectMany(s => s is null ? AllScenarios : [s]).ToList();
+        var scenarios = args.Where(arg => arg == Cluster || AllScenarios.Contains(arg)).DefaultIfEmpty().SelectMany(s => s is null ? AllScenarios : [s]).ToList();
         var root = RepositoryRoot();
         var configuration = Path.GetFileName(Path.GetDirectoryName(AppContext.BaseDirectory.TrimEnd('/'))!); // Debug or Release, as the bench was built
         var serviceDll = PathOption(args, "--service") ?? Path.Combine(root, $"src/WebFrontend/bin/{configuration}/net10.0/Presence.WebFrontend.dll");
         var baselineDll = PathOption(args, "--baseline") ?? Path.Combine(root, $"bench/Baseline/bin/{configuration}/net10.0/Presence.Baseline.dll");
+        var siloDll = PathOption(args, "--silo") ?? Path.Combine(root, $"src/Silo/bin/{configuration}/net10.0/Presence.Silo.dll");
         var output = PathOption(args, "--out") ?? (smoke ? Path.Combine(Path.GetTempPath(), "presence-bench-smoke") : Path.Combine(root, "bench/results"));
-        var sizes = smoke ? Sizes.Smoke : Sizes.Full;
-        if (Option(args, "--watchers") is { } roomSizes)
-        {
-            sizes = sizes with { FanOutRoomSizes = [.. roomSizes.Split(',').Select(int.Parse)] };
-        }
+        var sizes = (smoke ? Sizes.Smoke : Sizes.Full).With(
+            watchers: Option(args, "--watchers") is { } roomSizes ? [.. roomSizes.Split(',').Select(int.Parse)] : null,
+            hold: Option(args, "--hold") is { } hold ? int.Parse(hold) : null,
+            rooms: Option(args, "--rooms") is { } rooms ? int.Parse(rooms) : null);
 
         var report = new Report { Mode = smoke ? "smoke" : "full", Started = DateTimeOffset.UtcNow, Machine = Machine() };
         var servers = new[] { (Service, serviceDll), (Baseline, baselineDll) };
@@ -42,10 +45,28 @@ internal static class Bench
                 await FanOutRoundsAsync(report, servers, sizes);
                 continue;
             }
+            if (scenario == Cluster)
+            {
+                var cluster = new ClusterReport { Mode = report.Mode, Started = DateTimeOffset.UtcNow, Machine = report.Machine };
+                try
+                {
+                    await ClusterBench.RunAsync(cluster, siloDll, serviceDll, sizes);
+                }
+                finally
+                {
+                    cluster.Write(output); // what was measured, also when a part failed
+                    Console.WriteLine();
+                    Console.WriteLine(cluster.Markdown());
+                }
+                continue;
+            }
             foreach (var (name, dll) in servers)
             {
                 Console.WriteLine($"{scenario} on {name}...");
-                await using var server = await ServerProcess.StartAsync(name, dll, []);
+                // Holding is compared with a baseline that only holds: broadcasting a count to the
+                // whole room on every join would inflate its memory and flatter the service.
+                string[] settings = scenario == "hold" && name == Baseline ? ["--Baseline:HoldOnly=true"] : [];
+                await using var server = await ServerProcess.StartAsync(name, dll, settings);
                 switch (scenario)
                 {
                     case "hold":
@@ -64,10 +85,13 @@ internal static class Bench
             }
         }
 
-        Targets.Check(report);
-        report.Write(output);
-        Console.WriteLine();
-        Console.WriteLine(report.Markdown());
+        if (scenarios.Any(scenario => scenario != Cluster))
+        {
+            Targets.Check(report);
+            report.Write(output);
+            Console.WriteLine();
+            Console.WriteLine(report.Markdown());
+        }
         Console.WriteLine($"written to {output}");
         return 0;
     }
@@ -86,7 +110,8 @@ internal static class Bench
                 {
                     Console.WriteLine($"fanout on {name}, {watchers} watchers, round {round} of {sizes.FanOutRounds}...");
                     await using var server = await ServerProcess.StartAsync(name, dll, []);
-                    report.FanOutRounds.Add(await Scenarios.FanOutAsync(server, watchers, sizes.FanOutWarmUpEvents, sizes.FanOutEvents, sizes.FanOutRate));
+                    report.FanOutRounds.Add(await Scenarios.FanOutAsync(name, [server], watchers, sizes.ConnectionsPerProcess,
+                        sizes.FanOutWarmUpEvents, sizes.FanOutEvents, sizes.FanOutRate));
                 }
             }
         }
@@ -110,7 +135,7 @@ internal static class Bench
         return directory?.FullName ?? throw new InvalidOperationException("run the bench from the repository's build output");
     }
 
-    private static string Machine()
+    public static string Machine()
     {
         var cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim();
         return $"{Environment.ProcessorCount} cores ({cpu}), {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 30)} GiB";
@@ -118,18 +143,69 @@ internal static class Bench
 }
 
 /// <summary>How big each scenario is: full runs aim at the issue's targets, smoke runs take seconds.</summary>
-internal sealed record Sizes(
-    int HoldConnections, int HoldRooms, int ConnectionsPerProcess,
-    int[] FanOutRoomSizes, int FanOutRounds, int FanOutWarmUpEvents, int FanOutEvents, double FanOutRate,
-    int StormJoins, int StormWatchers,
-    TimeSpan ChurnDuration, int ChurnSlots, int ChurnRooms,
-    int LossConnections)
+internal sealed record Sizes
 {
-    public static Sizes Full { get; } = new(19_000, 100, 15_000, [1_000, 2_500, 5_000, 10_000], 5, 100, 100, 10, 10_000, 20,
-        TimeSpan.FromSeconds(20), 200, 20, 2_000);
+    public required int HoldConnections { get; init; }
+    public required int HoldRooms { get; init; }
+    public required int ConnectionsPerProcess { get; init; }
+    public required int[] FanOutRoomSizes { get; init; }
+    public required int FanOutRounds { get; init; }
+    public required int FanOutWarmUpEvents { get; init; }
+    public required int FanOutEvents { get; init; }
+    public required double FanOutRate { get; init; }
+    public required int StormJoins { get; init; }
+    public required int StormWatchers { get; init; }
+    public required TimeSpan ChurnDuration { get; init; }
+    public required int ChurnSlots { get; init; }
+    public required int ChurnRooms { get; init; }
+    public required int LossConnections { get; init; }
+    public required int ClusterFrontEnds { get; init; }
+    public required int ClusterHoldConnections { get; init; }
+    public required int ClusterHoldRooms { get; init; }
+    public required int[] ClusterFanOutRoomSizes { get; init; }
+    public required int ClusterPublishes { get; init; }
+    public required double ClusterPublishRate { get; init; }
+    public required int ClusterHistoryEvents { get; init; }
+    public required int ClusterHistoryEventBytes { get; init; }
+    /// <summary>From the second silo's start to the kill of the first: front ends refresh their gateway list every 5 s.</summary>
+    public required TimeSpan ClusterSecondSiloSettle { get; init; }
+    /// <summary>How long the counts are watched after the kill: past the lease (30 s) and the renewal after it.</summary>
+    public required TimeSpan ClusterKillWindow { get; init; }
 
-    public static Sizes Smoke { get; } = new(200, 4, 150, [20, 50], 1, 3, 10, 20, 200, 3,
-        TimeSpan.FromSeconds(2), 20, 4, 50);
+    public static Sizes Full { get; } = new()
+    {
+        HoldConnections = 19_000, HoldRooms = 100, ConnectionsPerProcess = 15_000,
+        FanOutRoomSizes = [1_000, 2_500, 5_000, 10_000], FanOutRounds = 5, FanOutWarmUpEvents = 100, FanOutEvents = 100, FanOutRate = 10,
+        StormJoins = 10_000, StormWatchers = 20,
+        ChurnDuration = TimeSpan.FromSeconds(20), ChurnSlots = 200, ChurnRooms = 20,
+        LossConnections = 2_000,
+        ClusterFrontEnds = 3, ClusterHoldConnections = 50_000, ClusterHoldRooms = 100, ClusterFanOutRoomSizes = [10_000, 30_000],
+        ClusterPublishes = 1_000, ClusterPublishRate = 100, ClusterHistoryEvents = 500, ClusterHistoryEventBytes = 64 * 1024,
+        ClusterSecondSiloSettle = TimeSpan.FromSeconds(15), ClusterKillWindow = TimeSpan.FromSeconds(50),
+    };
+
+    public static Sizes Smoke { get; } = new()
+    {
+        HoldConnections = 200, HoldRooms = 4, ConnectionsPerProcess = 150,
+        FanOutRoomSizes = [20, 50], FanOutRounds = 1, FanOutWarmUpEvents = 3, FanOutEvents = 10, FanOutRate = 20,
+        StormJoins = 200, StormWatchers = 3,
+        ChurnDuration = TimeSpan.FromSeconds(2), ChurnSlots = 20, ChurnRooms = 4,
+        LossConnections = 50,
+        ClusterFrontEnds = 3, ClusterHoldConnections = 300, ClusterHoldRooms = 4, ClusterFanOutRoomSizes = [60],
+        ClusterPublishes = 50, ClusterPublishRate = 100, ClusterHistoryEvents = 20, ClusterHistoryEventBytes = 64 * 1024,
+        ClusterSecondSiloSettle = TimeSpan.FromSeconds(6), ClusterKillWindow = TimeSpan.FromSeconds(15),
+    };
+
+    /// <summary>The sizes given on the command line, for the single-process scenarios and the cluster alike.</summary>
+    public Sizes With(int[]? watchers, int? hold, int? rooms) => this with
+    {
+        FanOutRoomSizes = watchers ?? FanOutRoomSizes,
+        ClusterFanOutRoomSizes = watchers ?? ClusterFanOutRoomSizes,
+        HoldConnections = hold ?? HoldConnections,
+        ClusterHoldConnections = hold ?? ClusterHoldConnections,
+        HoldRooms = rooms ?? HoldRooms,
+        ClusterHoldRooms = rooms ?? ClusterHoldRooms,
+    };
 }
 
 /// <summary>The performance targets of the benchmark issue, checked against the same run's baseline.</summary>

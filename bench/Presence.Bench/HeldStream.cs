@@ -26,14 +26,18 @@ internal sealed class HeldStream : IAsyncDisposable
 
     private HeldStream(Socket socket, EventIdScanner? ids) => (_socket, _ids) = (socket, ids);
 
-    /// <summary>Opens <paramref name="count"/> streams, 200 at a time, from 16 source addresses starting at 127.0.0.<paramref name="firstSource"/>.</summary>
-    public static Task<HeldStream[]> OpenManyAsync(Uri server, int count, Func<int, string> path, int firstSource,
-        Action<long, long>? onEventId = null)
-    {
-        Load.RequireLoopback(server);
-        return Load.OpenManyAsync(count, (i, cancellationToken) =>
-            OpenAsync(IPAddress.Parse($"127.0.0.{firstSource + i % SourceAddresses}"), server, path(i), cancellationToken, onEventId));
-    }
+    /// <summary>
+    /// Opens <paramref name="count"/> streams (stream i to <paramref name="target"/>(i)), 200 at a time,
+    /// from 16 source addresses starting at 127.0.0.<paramref name="firstSource"/>.
+    /// </summary>
+    public static Task<HeldStream[]> OpenManyAsync(int count, Func<int, (Uri Server, string Path)> target, int firstSource,
+        Action<long, long>? onEventId = null) =>
+        Load.OpenManyAsync(count, (i, cancellationToken) =>
+        {
+            var (server, path) = target(i);
+            Load.RequireLoopback(server);
+            return OpenAsync(IPAddress.Parse($"127.0.0.{firstSource + i % SourceAddresses}"), server, path, cancellationToken, onEventId);
+        });
 
     /// <summary>Opens a stream; <paramref name="onEventId"/>, if given, gets each event id with the timestamp it arrived at.</summary>
     private static async Task<HeldStream> OpenAsync(IPAddress source, Uri server, string path, CancellationToken cancellationToken,

@@ -22,14 +22,16 @@ internal sealed class Report
     public List<LossResult> Loss { get; } = [];
     public List<string> Targets { get; } = [];
 
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals, // NaN: not reached
+    };
+
     public void Write(string directory)
     {
         Directory.CreateDirectory(directory);
-        File.WriteAllText(Path.Combine(directory, "results.json"), JsonSerializer.Serialize(this, new JsonSerializerOptions(JsonSerializerDefaults.Web)
-        {
-            WriteIndented = true,
-            NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals, // NaN: not reached
-        }));
+        File.WriteAllText(Path.Combine(directory, "results.json"), JsonSerializer.Serialize(this, Json));
         File.WriteAllText(Path.Combine(directory, "results.md"), Markdown());
         if (FanOut.Count > 0)
         {
@@ -44,7 +46,7 @@ internal sealed class Report
         md.AppendLine();
         if (Hold.Count > 0)
         {
-            md.AppendLine("**hold**: N streams over R rooms, opened by worker processes; server RSS after minus before, per connection.");
+            md.AppendLine("**hold**: N streams over R rooms, opened by worker processes; server RSS after minus before, per connection. The baseline only holds here (`Baseline:HoldOnly`): each connection gets the retry line and the count in its own queue, nothing is broadcast on a join.");
             md.AppendLine();
             md.AppendLine("| server | connections | rooms | client processes | all connected in | RSS before | RSS after | per connection |");
             md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
@@ -122,11 +124,11 @@ internal sealed class Report
         return md.ToString();
     }
 
-    private static string Row(params object[] cells) => "| " + string.Join(" | ", cells.Select(c => Convert.ToString(c, CultureInfo.InvariantCulture))) + " |";
+    public static string Row(params object[] cells) => "| " + string.Join(" | ", cells.Select(c => Convert.ToString(c, CultureInfo.InvariantCulture))) + " |";
 
-    private static string Ms(double ms) => double.IsNaN(ms) ? "n/a" : ms >= 100 ? $"{ms:F0} ms" : $"{ms:F1} ms";
+    public static string Ms(double ms) => double.IsNaN(ms) ? "n/a" : ms >= 100 ? $"{ms:F0} ms" : $"{ms:F1} ms";
 
-    private static string Kb(double bytes) => $"{bytes / 1024:F1} KB";
+    public static string Kb(double bytes) => $"{bytes / 1024:F1} KB";
 
     private static string Ratio<T>(string what, IReadOnlyList<T> rows, Func<T, double> value, string detail = "") where T : IMeasured
     {
@@ -136,4 +138,93 @@ internal sealed class Report
             ? $"\n{what}: **{service[0] / baseline[0]:F2}**{detail}\n"
             : "";
     }
+}
+
+/// <summary>What the cluster scenario measured.</summary>
+internal sealed class ClusterReport
+{
+    public required string Mode { get; init; }
+    public required DateTimeOffset Started { get; init; }
+    public required string Machine { get; init; }
+    public ClusterHoldResult? Hold { get; set; }
+    public SiloKillResult? SiloKill { get; set; }
+    public List<PublishResult> Publish { get; } = [];
+    public List<FanOutResult> FanOut { get; } = [];
+
+    public void Write(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        File.WriteAllText(Path.Combine(directory, "cluster.json"), JsonSerializer.Serialize(this, Report.Json));
+        File.WriteAllText(Path.Combine(directory, "cluster.md"), Markdown());
+    }
+
+    public string Markdown()
+    {
+        var md = new StringBuilder();
+        md.AppendLine(CultureInfo.InvariantCulture, $"Cluster bench run ({Mode}) of {Started:yyyy-MM-dd HH:mm} UTC on {Machine}: redis-server (nothing persisted), silos and client-mode front ends, each a process of its own; load generator on the same machine.");
+        md.AppendLine();
+        if (Hold is { } hold)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"**hold**: {hold.Connections} streams over {hold.Rooms} rooms, spread over the front ends by {hold.Processes} worker processes, all connected in **{hold.ConnectSeconds:F1} s**; RSS after minus before, per connection of the front end.");
+            md.AppendLine();
+            md.AppendLine("| front end | connections | RSS before | RSS after | per connection |");
+            md.AppendLine("|---|---:|---:|---:|---:|");
+            foreach (var r in hold.FrontEnds)
+            {
+                md.AppendLine(Report.Row(r.Server, r.Connections, $"{r.RssBeforeMb:F0} MB", $"{r.RssAfterMb:F0} MB", Report.Kb(r.BytesPerConnection)));
+            }
+            md.AppendLine();
+            md.AppendLine(CultureInfo.InvariantCulture, $"Every room's count exact on every front end (a `?count=false` watcher per room per front end) {Report.Ms(hold.ExactAfterLastJoinMs)} after the last stream had its first event: {Met(hold.ExactAfterLastJoinMs <= 2000)} (at most 2 s). The silo's RSS grew by {Report.Kb(hold.SiloBytesPerConnection)} per connection, Redis's by {Report.Kb(hold.RedisBytesPerConnection)}.");
+            md.AppendLine();
+        }
+        if (SiloKill is { } kill)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"**silo killed** (SIGKILL) under the {kill.Connections} streams in {kill.Rooms} rooms, a second silo running; every room read on every front end (`GET /rooms/{{room}}`), pass after pass, and the watchers' counts, for {kill.WindowSeconds:F0} s after the kill.");
+            md.AppendLine();
+            md.AppendLine("| | snapshots | watchers |");
+            md.AppendLine("|---|---:|---:|");
+            md.AppendLine(Report.Row("every count exact for good, after the kill", Seconds(kill.SnapshotsExactFromSeconds), Seconds(kill.WatchersExactFromSeconds)));
+            md.AppendLine(Report.Row("every count exact first, after the kill", Seconds(kill.SnapshotsFirstExactSeconds), ""));
+            md.AppendLine(Report.Row("most below / above the truth", $"{kill.SnapshotsMostBelow} / {kill.SnapshotsMostAbove}", $"{kill.WatchersMostBelow} / {kill.WatchersMostAbove}"));
+            md.AppendLine(Report.Row("failed reads", $"{kill.SnapshotFailures} of {kill.SnapshotReads}", ""));
+            md.AppendLine(Report.Row("slowest read", Seconds(kill.SlowestReadSeconds), ""));
+            md.AppendLine();
+        }
+        if (Publish.Count > 0)
+        {
+            md.AppendLine("**publish**: small events published one after the other through one front end, at most at the rate shown, into a room whose history first got the events shown; time from sending to `201`.");
+            md.AppendLine();
+            md.AppendLine("| kept before | publishes | rate at most | p50 | p99 | max |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|");
+            foreach (var r in Publish)
+            {
+                md.AppendLine(Report.Row(r.HistoryEvents == 0 ? "nothing" : $"{r.HistoryEvents} events of {r.HistoryEventBytes / 1024} KiB", r.Publishes, $"{r.Rate:F0}/s",
+                    Report.Ms(r.P50Ms), Report.Ms(r.P99Ms), Report.Ms(r.MaxMs)));
+            }
+            if (Publish is [var empty, .., var kept])
+            {
+                md.AppendLine();
+                md.AppendLine(CultureInfo.InvariantCulture, $"with history / empty: p50 **{kept.P50Ms / empty.P50Ms:F2}x**, p99 **{kept.P99Ms / empty.P99Ms:F2}x**: {Met(kept.P99Ms <= 1.2 * empty.P99Ms)} (at most 1.2x)");
+            }
+            md.AppendLine();
+        }
+        if (FanOut.Count > 0)
+        {
+            md.AppendLine("**fan-out**: one room of S watchers (spread over the front ends), M events published through one front end, each once the previous one reached every watcher (and at most at the rate shown), after unmeasured warm-up events; one round each. The embedded service (one process, the single-process default) in the same run for comparison.");
+            md.AppendLine();
+            md.AppendLine("| servers | watchers | events | rate at most | p50 | p99 | max | deliveries/s | delivered | front-end CPU per delivery | front-end RSS per connection |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (var r in FanOut)
+            {
+                md.AppendLine(Report.Row(r.Server, r.Watchers, r.Events, $"{r.Rate:F0}/s", Report.Ms(r.P50Ms), Report.Ms(r.P99Ms), Report.Ms(r.MaxMs),
+                    $"{r.DeliveriesPerSecond:F0}", $"{r.Delivered}/{r.Expected}", $"{r.ServerCpuMicrosecondsPerDelivery:F1} µs", Report.Kb(r.BytesPerConnection)));
+            }
+            md.AppendLine();
+        }
+        return md.ToString();
+    }
+
+    private static string Met(bool met) => met ? "met" : "MISSED";
+
+    private static string Seconds(double seconds) => double.IsNaN(seconds) ? "not within the window" : $"{seconds:F1} s";
 }

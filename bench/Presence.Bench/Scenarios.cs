@@ -36,6 +36,8 @@ internal sealed record ChurnResult(string Server, double Seconds, int Slots, int
 
 internal sealed record LossResult(string Server, int Killed, double CountsDroppedAfterMs) : IMeasured;
 
+internal sealed record PublishResult(int HistoryEvents, int HistoryEventBytes, int Publishes, double Rate, double P50Ms, double P99Ms, double MaxMs);
+
 internal static class Scenarios
 {
     /// <summary>N streams over R rooms, held by worker processes; the server's RSS per connection.</summary>
@@ -44,73 +46,69 @@ internal static class Scenarios
         var prefix = $"hold-{Guid.NewGuid():N}-";
         await WarmUpAsync(server);
         var before = server.ResidentBytes();
-
-        var processes = (connections + perProcess - 1) / perProcess;
-        var started = Stopwatch.StartNew();
-        var workers = await Task.WhenAll(Enumerable.Range(0, processes).Select(p => WorkerProcess.StartAsync(
-            server.Address, prefix, rooms, first: p * perProcess, Math.Min(perProcess, connections - p * perProcess), firstSource: 2 + p * HeldStream.SourceAddresses)));
-        var connectSeconds = started.Elapsed.TotalSeconds;
-        try
-        {
-            using var client = new HttpClient { BaseAddress = server.Address };
-            var perRoom = Enumerable.Range(0, connections).Select(i => i % rooms).GroupBy(r => r).ToDictionary(g => $"{prefix}{g.Key}", g => g.Count());
-            await Load.WaitForCountsAsync(client, perRoom.Keys, room => perRoom[room], TimeSpan.FromMinutes(1));
-            var after = server.ResidentBytes();
-            return new HoldResult(server.Name, connections, rooms, processes, connectSeconds,
-                before / 1e6, after / 1e6, (after - before) / (double)connections);
-        }
-        finally
-        {
-            foreach (var (worker, _) in workers)
-            {
-                await worker.DisposeAsync();
-            }
-        }
+        await using var held = await HeldRooms.OpenAsync([server], prefix, connections, rooms, perProcess);
+        using var client = new HttpClient { BaseAddress = server.Address };
+        var perRoom = HeldRooms.PerRoom(prefix, connections, rooms);
+        await Load.WaitForCountsAsync(client, perRoom.Keys, room => perRoom[room], TimeSpan.FromMinutes(1));
+        return held.Measured(server, before, server.ResidentBytes());
     }
 
     /// <summary>
-    /// One room of S watchers; M events, each published once the previous one has reached every
-    /// watcher, and at most <paramref name="rate"/> a second: the latency is that of one event's
-    /// fan-out, not of a backlog built up by publishing faster than the server delivers. The first
-    /// <paramref name="warmUpEvents"/> go the same way, without the pause, and are not measured:
-    /// both ends have then compiled their hot paths (the tiered JIT optimizes a method after some
-    /// 30 to 60 calls, and the publish path runs once per event), as a server that has been up for a
-    /// while has.
+    /// One room of S watchers (held by worker processes, spread over the servers); M events, published
+    /// through the first server, each once the previous one has reached every watcher, and at most
+    /// <paramref name="rate"/> a second: the latency is that of one event's fan-out, not of a backlog
+    /// built up by publishing faster than the servers deliver. The first <paramref name="warmUpEvents"/>
+    /// go the same way, without the pause, and are not measured: both ends have then compiled their
+    /// hot paths (the tiered JIT optimizes a method after some 30 to 60 calls, and the publish path
+    /// runs once per event), as a server that has been up for a while has. Memory and CPU are the
+    /// servers' together.
     /// </summary>
-    public static async Task<FanOutResult> FanOutAsync(ServerProcess server, int watchers, int warmUpEvents, int events, double rate)
+    public static async Task<FanOutResult> FanOutAsync(string name, IReadOnlyList<ServerProcess> servers, int watchers, int perProcess,
+        int warmUpEvents, int events, double rate)
     {
-        var room = $"fanout-{Guid.NewGuid():N}";
+        var prefix = $"fanout-{Guid.NewGuid():N}-";
+        var room = $"{prefix}0";
         var total = warmUpEvents + events;
+        var processes = HeldRooms.ProcessesFor(watchers, perProcess);
         var lastArrival = new long[total];
         var deliveredPerEvent = new int[total];
+        var workersWithEvent = new int[total];
         var everyoneHas = Enumerable.Range(0, total).Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
-        void OnEventId(long id, long at)
+        void OnWorkerLine(string[] line)
         {
-            Load.InterlockedMax(ref lastArrival[id - 1], at);
-            if (Interlocked.Increment(ref deliveredPerEvent[id - 1]) == watchers)
+            var k = int.Parse(line[1]) - 1;
+            if (line[0] == "has" && Interlocked.Increment(ref workersWithEvent[k]) == processes)
             {
-                everyoneHas[id - 1].TrySetResult();
+                everyoneHas[k].TrySetResult();
+            }
+            else if (line[0] == "tally")
+            {
+                Interlocked.Add(ref deliveredPerEvent[k], int.Parse(line[2]));
+                Load.InterlockedMax(ref lastArrival[k], long.Parse(line[3]));
             }
         }
 
-        await WarmUpAsync(server);
-        var before = server.ResidentBytes();
-        var streams = await HeldStream.OpenManyAsync(server.Address, watchers, _ => $"/rooms/{room}/events", firstSource: 2, OnEventId);
-        try
+        foreach (var server in servers)
         {
-            using var client = new HttpClient { BaseAddress = server.Address };
-            await Load.WaitForCountsAsync(client, [room], _ => watchers, TimeSpan.FromMinutes(1));
-            var bytesPerConnection = (server.ResidentBytes() - before) / (double)watchers;
+            await WarmUpAsync(server);
+        }
+        var before = servers.Sum(server => server.ResidentBytes());
+        var published = new long[total];
+        double bytesPerConnection;
+        TimeSpan cpu;
+        await using (var held = await HeldRooms.OpenAsync(servers, prefix, watchers, rooms: 1, perProcess, total, OnWorkerLine))
+        {
+            using var publisher = Publisher(servers[0]);
+            await Load.WaitForCountsAsync(publisher, [room], _ => watchers, TimeSpan.FromMinutes(1));
+            bytesPerConnection = (servers.Sum(server => server.ResidentBytes()) - before) / (double)watchers;
 
-            using var publisher = Publisher(server);
-            var published = new long[total];
             var cpuBefore = TimeSpan.Zero;
             using var pace = new PeriodicTimer(TimeSpan.FromSeconds(1 / rate));
             for (var k = 0; k < total; k++)
             {
                 if (k == warmUpEvents)
                 {
-                    cpuBefore = server.CpuTime();
+                    cpuBefore = CpuTime(servers);
                 }
                 published[k] = Stopwatch.GetTimestamp();
                 (await publisher.PostAsJsonAsync($"/rooms/{room}/events", new { type = "tick", data = new { k } })).EnsureSuccessStatusCode();
@@ -120,21 +118,17 @@ internal static class Scenarios
                     await pace.WaitForNextTickAsync();
                 }
             }
+            cpu = CpuTime(servers) - cpuBefore;
+        } // the workers' tallies are in once they are closed
 
-            var cpu = server.CpuTime() - cpuBefore;
-            var measured = Enumerable.Range(warmUpEvents, events).ToList();
-            var latencies = measured.Where(k => lastArrival[k] != 0)
-                .Select(k => Load.Milliseconds(published[k], lastArrival[k])).Order().ToList();
-            var seconds = Load.Milliseconds(published[warmUpEvents], measured.Max(k => lastArrival[k])) / 1000;
-            var count = measured.Sum(k => (long)deliveredPerEvent[k]);
-            return new FanOutResult(server.Name, watchers, events, rate, bytesPerConnection,
-                Load.Percentile(latencies, 50), Load.Percentile(latencies, 99), latencies.LastOrDefault(double.NaN),
-                count / seconds, count, (long)watchers * events, cpu.TotalMicroseconds / count);
-        }
-        finally
-        {
-            await Load.CloseAllAsync(streams);
-        }
+        var measured = Enumerable.Range(warmUpEvents, events).ToList();
+        var latencies = measured.Where(k => lastArrival[k] != 0)
+            .Select(k => Load.Milliseconds(published[k], lastArrival[k])).Order().ToList();
+        var seconds = Load.Milliseconds(published[warmUpEvents], measured.Max(k => lastArrival[k])) / 1000;
+        var count = measured.Sum(k => (long)deliveredPerEvent[k]);
+        return new FanOutResult(name, watchers, events, rate, bytesPerConnection,
+            Load.Percentile(latencies, 50), Load.Percentile(latencies, 99), latencies.LastOrDefault(double.NaN),
+            count / seconds, count, (long)watchers * events, cpu.TotalMicroseconds / count);
     }
 
     /// <summary>K clients join one room as fast as they can while W uncounted watchers listen.</summary>
@@ -231,7 +225,7 @@ internal static class Scenarios
                 dropped.TrySetResult(at);
             }
         });
-        var (worker, _) = await WorkerProcess.StartAsync(server.Address, prefix, rooms: 1, first: 0, connections, firstSource: 2);
+        var worker = await WorkerProcess.StartAsync([server.Address], prefix, rooms: 1, first: 0, connections, firstSource: 2);
         await using (worker)
         {
             await seenAll.Task.WaitAsync(TimeSpan.FromMinutes(1));
@@ -242,6 +236,43 @@ internal static class Scenarios
         }
     }
 
+    /// <summary>
+    /// Publishes small events one after the other, at most <paramref name="rate"/> a second, into a
+    /// room whose history first gets <paramref name="historyEvents"/> events of <paramref name="historyBytes"/>
+    /// bytes of data each; the time from sending a publish to its <c>201</c>. The first
+    /// <paramref name="warmUpEvents"/> go to another room, unmeasured, so that the publish path is compiled.
+    /// </summary>
+    public static async Task<PublishResult> PublishAsync(ServerProcess server, int warmUpEvents, int publishes, double rate, int historyEvents, int historyBytes)
+    {
+        var room = $"publish-{Guid.NewGuid():N}";
+        using var publisher = Publisher(server);
+        for (var k = 0; k < warmUpEvents; k++)
+        {
+            (await publisher.PostAsJsonAsync($"/rooms/{room}-warm-up/events", new { type = "tick", data = new { k } })).EnsureSuccessStatusCode();
+        }
+        var large = new string('x', historyBytes - 2); // a JSON string of that many bytes, quotes included
+        for (var k = 0; k < historyEvents; k++)
+        {
+            (await publisher.PostAsJsonAsync($"/rooms/{room}/events", new { type = "filler", data = large })).EnsureSuccessStatusCode();
+        }
+
+        var latencies = new List<double>(publishes);
+        using var pace = new PeriodicTimer(TimeSpan.FromSeconds(1 / rate));
+        for (var k = 0; k < publishes; k++)
+        {
+            var sent = Stopwatch.GetTimestamp();
+            (await publisher.PostAsJsonAsync($"/rooms/{room}/events", new { type = "tick", data = new { k } })).EnsureSuccessStatusCode();
+            latencies.Add(Load.Milliseconds(sent, Stopwatch.GetTimestamp()));
+            await pace.WaitForNextTickAsync();
+        }
+        latencies.Sort();
+        return new PublishResult(historyEvents, historyBytes, publishes, rate,
+            Load.Percentile(latencies, 50), Load.Percentile(latencies, 99), latencies[^1]);
+    }
+
+    private static TimeSpan CpuTime(IEnumerable<ServerProcess> servers) =>
+        servers.Aggregate(TimeSpan.Zero, (sum, server) => sum + server.CpuTime());
+
     private static HttpClient Publisher(ServerProcess server)
     {
         var client = new HttpClient { BaseAddress = server.Address };
@@ -250,7 +281,7 @@ internal static class Scenarios
     }
 
     /// <summary>Runs every code path once so that RSS is measured after JIT and first allocations.</summary>
-    private static async Task WarmUpAsync(ServerProcess server)
+    public static async Task WarmUpAsync(ServerProcess server)
     {
         using var clients = new SseClients(server.Address, sourceAddresses: 1, firstSourceAddress: 250);
         var streams = await Load.OpenManyAsync(clients, 50, i => $"/rooms/warm-up-{i % 5}/events");

@@ -45,15 +45,19 @@ public static class PresenceCluster
         return options;
     }
 
-    /// <summary>Fails with one clear sentence if Redis does not answer a PING now.</summary>
-    public static async Task EnsureRedisReachableAsync(IConfiguration configuration)
+    /// <summary>
+    /// Connects to Redis and checks that it answers a PING now; fails with one clear sentence if it
+    /// does not. The connection reconnects by itself later on.
+    /// </summary>
+    public static async Task<IConnectionMultiplexer> ConnectRedisAsync(IConfiguration configuration)
     {
         var options = RedisOptions(configuration).Clone();
         options.AbortOnConnectFail = true;
         try
         {
-            await using var redis = await ConnectionMultiplexer.ConnectAsync(options);
+            var redis = await ConnectionMultiplexer.ConnectAsync(options);
             await redis.GetDatabase().PingAsync();
+            return redis;
         }
         catch (Exception exception) when (exception is RedisException or RedisTimeoutException)
         {

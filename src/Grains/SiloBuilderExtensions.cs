@@ -48,9 +48,10 @@ public static class SiloBuilderExtensions
 
     /// <summary>
     /// Cluster mode: membership, grain state, the streams' subscriptions, reminders and the feed
-    /// history in the Redis of <c>ConnectionStrings:Redis</c>.
+    /// history in the Redis of <c>ConnectionStrings:Redis</c>; the feed history through
+    /// <paramref name="feedRedis"/>, connected at start (never inside a grain's activation).
     /// </summary>
-    public static ISiloBuilder UseRedisPresenceCluster(this ISiloBuilder silo, IConfiguration configuration)
+    public static ISiloBuilder UseRedisPresenceCluster(this ISiloBuilder silo, IConfiguration configuration, IConnectionMultiplexer feedRedis)
     {
         var redis = PresenceCluster.RedisOptions(configuration);
         var endpoints = PresenceCluster.Endpoints(configuration);
@@ -64,7 +65,7 @@ public static class SiloBuilderExtensions
         silo.AddRedisGrainStorage(Storage.Rooms, RedisState);
         silo.AddRedisGrainStorage(RoomStreams.PubSubStore, RedisState);
         silo.UseRedisReminderService(options => options.ConfigurationOptions = redis);
-        silo.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis));
+        silo.Services.AddSingleton(feedRedis);
         silo.Services.AddSingleton<IFeedHistory, RedisFeedHistory>();
         return silo;
 

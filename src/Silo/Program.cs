@@ -3,8 +3,8 @@ using Presence.Grains;
 var builder = Host.CreateApplicationBuilder(args);
 try
 {
-    await PresenceCluster.EnsureRedisReachableAsync(builder.Configuration);
-    builder.UseOrleans(silo => silo.UseRedisPresenceCluster(builder.Configuration).AddPresenceGrains());
+    var feedRedis = await PresenceCluster.ConnectRedisAsync(builder.Configuration);
+    builder.UseOrleans(silo => silo.UseRedisPresenceCluster(builder.Configuration, feedRedis).AddPresenceGrains());
 }
 catch (InvalidOperationException exception)
 {

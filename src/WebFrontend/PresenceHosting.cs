@@ -21,7 +21,8 @@ internal static class PresenceHosting
                 builder.UseOrleans(silo => silo.UseLocalhostPresenceCluster(configuration).UseInMemoryPresenceStorage().AddPresenceGrains());
                 break;
             case var mode when mode.Equals("Client", StringComparison.OrdinalIgnoreCase):
-                await PresenceCluster.EnsureRedisReachableAsync(configuration);
+                // Only to fail at start, with one clear line, if Redis cannot be reached.
+                (await PresenceCluster.ConnectRedisAsync(configuration)).Dispose();
                 builder.UseOrleansClient(client => client.UseRedisPresenceCluster(configuration));
                 builder.Services.AddSingleton<IClientConnectionRetryFilter, WaitForCluster>();
                 break;
