@@ -112,6 +112,10 @@ public static class PresenceCluster
         client.UseRedisClustering(options => options.ConfigurationOptions = redis);
         // A silo that joins (or comes back) is used within seconds, not the default minute.
         client.Configure<GatewayOptions>(options => options.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
+        // A call that was on its way to a silo when it was killed gets no answer: give up on it
+        // after 5 s (not the default 30) so that the retries reach the room's new activation.
+        // The front end's calls are small; a healthy cluster answers them in milliseconds.
+        client.Configure<ClientMessagingOptions>(options => options.ResponseTimeout = TimeSpan.FromSeconds(5));
         client.AddMemoryStreams(RoomStreams.ProviderName);
         return client;
     }
