@@ -36,10 +36,9 @@ internal sealed partial class RoomEventStream(
         var recorded = Task.CompletedTask;
         try
         {
-            var presence = grains.GetGrain<IPresenceGrain>(room);
             var snapshot = request.Counted
                 ? await local.Joiner.JoinAsync(connection.Member)
-                : await ClusterCalls.Retry.ExecuteAsync(async _ => await presence.GetAsync(), context.RequestAborted);
+                : await ClusterCalls.Retry.ExecuteAsync(async _ => await grains.GetGrain<IPresenceGrain>(room).GetAsync(), context.RequestAborted);
             connection.Joined = request.Counted;
             if (request.Counted)
             {
