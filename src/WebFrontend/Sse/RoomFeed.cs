@@ -10,7 +10,7 @@ namespace Presence.WebFrontend.Sse;
 /// slow read of the feed grain never holds up the client's other stream deliveries (Orleans hands a
 /// client its stream items one at a time, for all rooms).
 /// </summary>
-internal sealed partial class RoomFeed(string room, IFeedGrain feed, Action<SseFrame> postToAll, ILogger logger)
+internal sealed partial class RoomFeed(string room, IFeedGrain feed, Func<SseFrame, Task> postToAll, ILogger logger)
 {
     private readonly Channel<(FeedEvent? Event, long Id)> _work =
         Channel.CreateUnbounded<(FeedEvent? Event, long Id)>(new UnboundedChannelOptions { SingleReader = true });
@@ -40,7 +40,7 @@ internal sealed partial class RoomFeed(string room, IFeedGrain feed, Action<SseF
             }
             if (feedEvent is not null && id == _delivered + 1)
             {
-                postToAll(await SseFrame.FeedAsync(feedEvent));
+                await postToAll(await SseFrame.FeedAsync(feedEvent));
                 _delivered = id;
             }
             else
@@ -66,12 +66,12 @@ internal sealed partial class RoomFeed(string room, IFeedGrain feed, Action<SseF
         LogCatchingUp(room, _delivered, expected);
         if (missed.Gap is { } gap)
         {
-            postToAll(await SseFrame.GapAsync(gap));
+            await postToAll(await SseFrame.GapAsync(gap));
             _delivered = gap.To;
         }
         foreach (var feedEvent in missed.Events)
         {
-            postToAll(await SseFrame.FeedAsync(feedEvent));
+            await postToAll(await SseFrame.FeedAsync(feedEvent));
             _delivered = feedEvent.Id;
         }
     }
