@@ -1,7 +1,9 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Presence.Grains;
 using Presence.Grains.Interfaces;
 using Presence.WebFrontend.Feed;
 using Presence.WebFrontend.Presence;
+using Presence.WebFrontend.Shutdown;
 using Presence.WebFrontend.Sse;
 
 namespace Presence.WebFrontend;
@@ -31,24 +33,43 @@ internal static class PresenceHosting
         }
     }
 
+    /// <summary>The health checks <c>/health/ready</c> runs.</summary>
+    public const string ReadyTag = "ready";
+
     public static WebApplicationBuilder AddPresenceFrontEnd(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
         services.AddValidatedOptions<SseOptions>(SseOptions.Section);
         services.AddValidatedOptions<PresenceOptions>(PresenceOptions.Section);
         services.AddValidatedOptions<FeedOptions>(FeedOptions.Section);
+        services.AddValidatedOptions<LimitsOptions>(LimitsOptions.Section);
+        services.AddValidatedOptions<ShutdownOptions>(ShutdownOptions.Section);
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<FrontEndIdentity>();
         services.AddSingleton<LocalRooms>();
         services.AddSingleton<RoomEventStream>();
         services.AddSingleton<PublishKeys>();
+        services.AddSingleton<StreamAdmission>();
+        services.AddSingleton<GracefulShutdown>();
+        services.AddHostedService(provider => provider.GetRequiredService<GracefulShutdown>());
         services.AddHostedService<LeaseRenewalService>();
         services.AddHostedService<KeepAliveService>();
 
         services.AddProblemDetails();
         services.AddExceptionHandler<ClusterUnavailableHandler>();
-        services.AddHealthChecks().AddCheck<ClusterHealthCheck>("cluster");
+        services.AddHealthChecks()
+            .AddCheck<ClusterHealthCheck>("cluster", tags: [ReadyTag])
+            .AddCheck<GracefulShutdown>("not stopping", tags: [ReadyTag]);
         return builder;
+    }
+
+    /// <summary><c>/health</c> and <c>/health/ready</c>: every check; <c>/health/live</c>: the process answers.</summary>
+    public static IEndpointRouteBuilder MapPresenceHealth(this IEndpointRouteBuilder app)
+    {
+        app.MapHealthChecks("/health");
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) });
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        return app;
     }
 }

@@ -19,7 +19,7 @@ app.UseStatusCodePages();
 app.UseDefaultFiles();
 app.UseStaticFiles();
 app.MapRoomsApi();
-app.MapHealthChecks("/health");
+app.MapPresenceHealth();
 await app.RunAsync();
 return 0;
 

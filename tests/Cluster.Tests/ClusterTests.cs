@@ -86,7 +86,7 @@ public sealed class ClusterTests
     }
 
     [Fact]
-    public async Task FrontEndStopped_ItsConnectionsLeaveAtOnce_AndItExitsPromptly()
+    public async Task FrontEndStopped_ReadinessFailsFirst_StreamsEndWithSpreadRetries_LeaveAtOnce_ExitWithin10Seconds()
     {
         // Default leases (30 s): only leaving at once can bring the count down within the bound.
         await using var cluster = await ProcessCluster.StartAsync(silos: 1, frontEnds: 2, FastCounts);
@@ -94,15 +94,58 @@ public sealed class ClusterTests
         var held = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => SseReader.OpenAsync(stopping.Http, "/rooms/stopped/events")));
         var watcher = await Watcher.OpenAsync(() => survivor.Http, "stopped");
         await watcher.WaitUntilAsync(w => w.LatestConnections == 21, TimeSpan.FromSeconds(15));
+        var farewells = held.Select(LastRetryBeforeTheEndAsync).ToList();
 
         var sinceStop = Stopwatch.StartNew();
+        stopping.Process.Signal(Signals.Term);
+        var readinessFailedAfter = await FirstFailingReadinessAsync(stopping.Http, TimeSpan.FromSeconds(5));
+        using var newStream = await stopping.Http.GetAsync("/rooms/stopped/events", HttpCompletionOption.ResponseHeadersRead);
+        await watcher.WaitUntilAsync(w => w.LatestConnections == 1, TimeSpan.FromSeconds(5));
         await cluster.RemoveFrontEndAsync(stopping, kill: false);
         var exitedAfter = sinceStop.Elapsed;
 
-        await watcher.WaitUntilAsync(w => w.LatestConnections == 1, TimeSpan.FromSeconds(5) - sinceStop.Elapsed);
-        Assert.True(exitedAfter < TimeSpan.FromSeconds(5), $"the front end took {exitedAfter} to exit");
+        Assert.True(readinessFailedAfter < TimeSpan.FromSeconds(1), $"readiness failed {readinessFailedAfter} after SIGTERM");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, newStream.StatusCode);
+        Assert.NotNull(newStream.Headers.RetryAfter);
+        Assert.True(exitedAfter < TimeSpan.FromSeconds(10), $"the front end took {exitedAfter} to exit");
+        var retries = await Task.WhenAll(farewells);
+        Assert.All(retries, retry => Assert.InRange(retry, 1000, 5000));
+        Assert.True(retries.Distinct().Count() > 1, "every stream was told to come back at the same time");
+        Assert.DoesNotContain(watcher.Counts, counts => counts.Connections < 1);
         await Task.WhenAll(held.Select(reader => reader.DisposeAsync().AsTask()));
         await watcher.DisposeAsync();
+    }
+
+    /// <summary>Asks <c>/health/ready</c> until it answers 503 (not a refused connection: the process must still be there).</summary>
+    private static async Task<TimeSpan> FirstFailingReadinessAsync(HttpClient frontEnd, TimeSpan timeout)
+    {
+        var asking = Stopwatch.StartNew();
+        while (true)
+        {
+            using var readiness = await frontEnd.GetAsync("/health/ready");
+            if (readiness.StatusCode == HttpStatusCode.ServiceUnavailable)
+            {
+                return asking.Elapsed;
+            }
+            Assert.True(asking.Elapsed < timeout, $"readiness still {readiness.StatusCode} {asking.Elapsed} after SIGTERM");
+        }
+    }
+
+    /// <summary>The <c>retry:</c> the server sent last before it ended the stream.</summary>
+    private static async Task<int> LastRetryBeforeTheEndAsync(SseReader reader)
+    {
+        int? last = null;
+        try
+        {
+            while (true)
+            {
+                last = (await reader.NextAsync(TimeSpan.FromSeconds(30))).Retry ?? last;
+            }
+        }
+        catch (EndOfStreamException)
+        {
+            return last ?? throw new InvalidOperationException("the stream ended without a retry");
+        }
     }
 
     [Fact]

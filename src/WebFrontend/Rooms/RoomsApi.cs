@@ -61,7 +61,8 @@ internal static class RoomsApi
         string? lastEventId,
         [FromHeader(Name = "Last-Event-ID")] string? lastEventIdHeader,
         HttpContext context,
-        RoomEventStream stream)
+        RoomEventStream stream,
+        StreamAdmission admission)
     {
         if (viewer is not null && (viewer.Length is 0 or > MaxViewerIdLength || viewer.Any(char.IsControl)))
         {
@@ -74,8 +75,30 @@ internal static class RoomsApi
             return Problem(StatusCodes.Status400BadRequest, "Invalid 'count'", "'count' must be 'true' or 'false'.");
         }
 
-        await stream.RunAsync(context, room, new StreamRequest(viewer, counted, ParseLastEventId(lastEventIdHeader ?? lastEventId)));
+        switch (admission.TryOpen())
+        {
+            case StreamRefusal.Full:
+                return Unavailable(context, "Too many streams", "This server holds as many event streams as it may; try again shortly.");
+            case StreamRefusal.Stopping:
+                return Unavailable(context, "Stopping", "This server is stopping; try again shortly.");
+        }
+        try
+        {
+            await stream.RunAsync(context, room, new StreamRequest(viewer, counted, ParseLastEventId(lastEventIdHeader ?? lastEventId)));
+        }
+        finally
+        {
+            admission.Close();
+        }
         return TypedResults.Empty;
+    }
+
+    /// <summary>A 503 that closes its connection: a crowd turned away must not hold on to sockets.</summary>
+    private static ProblemHttpResult Unavailable(HttpContext context, string title, string detail)
+    {
+        context.Response.Headers.RetryAfter = ClusterUnavailableHandler.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+        context.Response.Headers.Connection = "close";
+        return Problem(StatusCodes.Status503ServiceUnavailable, title, detail);
     }
 
     /// <summary>Anything but a whole number is "no replay": a client's stale or odd id never fails the stream.</summary>

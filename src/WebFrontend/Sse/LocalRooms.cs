@@ -4,21 +4,15 @@ using Presence.WebFrontend.Presence;
 namespace Presence.WebFrontend.Sse;
 
 /// <summary>The rooms this front end has local connections in.</summary>
-internal sealed class LocalRooms : IDisposable
+internal sealed class LocalRooms
 {
     private readonly ConcurrentDictionary<string, LocalRoom> _rooms = new(StringComparer.Ordinal);
     private readonly IClusterClient _client;
     private readonly string _frontEnd;
     private readonly ILogger<LocalRoom> _logger;
-    private readonly CancellationTokenRegistration _endOnStop;
 
-    public LocalRooms(IClusterClient client, FrontEndIdentity frontEnd, IHostApplicationLifetime lifetime, ILogger<LocalRoom> logger)
-    {
+    public LocalRooms(IClusterClient client, FrontEndIdentity frontEnd, ILogger<LocalRoom> logger) =>
         (_client, _frontEnd, _logger) = (client, frontEnd.Id, logger);
-        // A front end that is stopping ends its streams (their clients reconnect to another one),
-        // and each leaves its room at once, instead of holding the shutdown until they close.
-        _endOnStop = lifetime.ApplicationStopping.Register(EndAll);
-    }
 
     public ICollection<LocalRoom> All => _rooms.Values;
 
@@ -54,18 +48,5 @@ internal sealed class LocalRooms : IDisposable
         _rooms.TryRemove(KeyValuePair.Create(room.Name, room));
         await room.CloseAsync();
         return true;
-    }
-
-    public void Dispose() => _endOnStop.Dispose();
-
-    private void EndAll()
-    {
-        foreach (var room in _rooms.Values)
-        {
-            foreach (var connection in room.Connections)
-            {
-                connection.End();
-            }
-        }
     }
 }

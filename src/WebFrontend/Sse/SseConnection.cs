@@ -127,7 +127,7 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, int 
         }
     }
 
-    /// <summary>Under the lock: writes one frame (a keep-alive if null), flushes, and lets <see cref="DrainAsync"/> see the flush through.</summary>
+    /// <summary>Under the lock: writes one frame (a keep-alive if null) and flushes it.</summary>
     private void Send(PipeWriter writer, SseFrame? frame, bool isFeedEvent)
     {
         try
@@ -140,14 +140,20 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, int 
             {
                 Write(writer, frame, isFeedEvent);
             }
-            var flush = writer.FlushAsync();
-            _flushing = true;
-            _ = DrainAsync(writer, flush); // completes at once, without allocating, while the client keeps up
+            Flush(writer);
         }
         catch (Exception exception)
         {
             EndLocked(exception);
         }
+    }
+
+    /// <summary>Under the lock: flushes, and lets <see cref="DrainAsync"/> see the flush through.</summary>
+    private void Flush(PipeWriter writer)
+    {
+        var flush = writer.FlushAsync();
+        _flushing = true;
+        _ = DrainAsync(writer, flush); // completes at once, without allocating, while the client keeps up
     }
 
     /// <summary>Waits for the flush (if the client is behind), then writes and flushes what waits, until nothing does.</summary>
@@ -211,6 +217,31 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, int 
     {
         lock (_gate)
         {
+            EndLocked(failure: null);
+        }
+    }
+
+    /// <summary>
+    /// Ends the response after a last frame (a <c>retry:</c> telling the client when to come back),
+    /// written only if the client is keeping up: one that is behind would not read it soon anyway.
+    /// </summary>
+    public void EndWith(ReadOnlyMemory<byte> farewell)
+    {
+        lock (_gate)
+        {
+            if (_writer is { } writer && !_flushing)
+            {
+                try
+                {
+                    writer.Write(farewell.Span);
+                    Flush(writer);
+                }
+                catch (Exception exception)
+                {
+                    EndLocked(exception);
+                    return;
+                }
+            }
             EndLocked(failure: null);
         }
     }
