@@ -13,7 +13,7 @@ public interface IRoomDirectoryGrain : IGrainWithIntegerKey
     [OneWay]
     Task ReportAsync(RoomWatching room);
 
-    /// <summary>The busiest rooms, most watched first.</summary>
+    /// <summary>The busiest rooms, most watched first, leaving out those whose name starts with one of <paramref name="hiddenPrefixes"/> (private rooms).</summary>
     [ReadOnly]
-    Task<ImmutableArray<RoomWatching>> GetTopAsync(int count);
+    Task<ImmutableArray<RoomWatching>> GetTopAsync(int count, ImmutableArray<string> hiddenPrefixes);
 }

@@ -24,8 +24,9 @@ public sealed class RoomDirectoryGrain : Grain, IRoomDirectoryGrain
         return Task.CompletedTask;
     }
 
-    public Task<ImmutableArray<RoomWatching>> GetTopAsync(int count) =>
+    public Task<ImmutableArray<RoomWatching>> GetTopAsync(int count, ImmutableArray<string> hiddenPrefixes) =>
         Task.FromResult(_watching
+            .Where(room => !hiddenPrefixes.Any(prefix => room.Key.StartsWith(prefix, StringComparison.Ordinal)))
             .OrderByDescending(room => room.Value)
             .ThenBy(room => room.Key, StringComparer.Ordinal)
             .Take(count)

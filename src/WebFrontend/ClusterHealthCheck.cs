@@ -8,7 +8,7 @@ internal sealed class ClusterHealthCheck(IGrainFactory grains) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        await grains.GetGrain<IRoomDirectoryGrain>(0).GetTopAsync(1).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+        await grains.GetGrain<IRoomDirectoryGrain>(0).GetTopAsync(1, []).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
         return HealthCheckResult.Healthy();
     }
 }

@@ -4,6 +4,7 @@ using Presence.Grains.Interfaces;
 using Presence.WebFrontend.Feed;
 using Presence.WebFrontend.Presence;
 using Presence.WebFrontend.Shutdown;
+using Presence.WebFrontend.Subscribe;
 using Presence.WebFrontend.Sse;
 
 namespace Presence.WebFrontend;
@@ -44,6 +45,8 @@ internal static class PresenceHosting
         services.AddValidatedOptions<FeedOptions>(FeedOptions.Section);
         services.AddValidatedOptions<LimitsOptions>(LimitsOptions.Section);
         services.AddValidatedOptions<ShutdownOptions>(ShutdownOptions.Section);
+        services.AddValidatedOptions<SubscribeOptions>(SubscribeOptions.Section);
+        services.AddPrivateRooms();
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<FrontEndIdentity>();

@@ -36,7 +36,7 @@ public sealed class DirectoryAndConnectionTests(DefaultCluster fixture)
         await busyWatcher.WaitForAsync(change => change.Watching == 3);
         await quietWatcher.WaitForAsync(change => change.Watching == 1);
 
-        var top = await fixture.Client.GetGrain<IRoomDirectoryGrain>(0).GetTopAsync(1000);
+        var top = await fixture.Client.GetGrain<IRoomDirectoryGrain>(0).GetTopAsync(1000, []);
 
         var ours = top.Where(room => room.Room == busy || room.Room == quiet).ToList();
         Assert.Equal([new RoomWatching(busy, 3), new RoomWatching(quiet, 1)], ours);

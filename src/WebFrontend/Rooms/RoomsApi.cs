@@ -3,9 +3,11 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 using Presence.Grains.Interfaces;
 using Presence.WebFrontend.Feed;
 using Presence.WebFrontend.Sse;
+using Presence.WebFrontend.Subscribe;
 
 namespace Presence.WebFrontend.Rooms;
 
@@ -23,14 +25,15 @@ internal static class RoomsApi
         rooms.MapGet("/", GetTopAsync);
 
         var room = rooms.MapGroup("/{room}").AddEndpointFilter(ValidateRoomName);
-        room.MapGet("/", GetRoomAsync);
-        room.MapGet("/events", StreamEventsAsync);
+        var privateRooms = app.ServiceProvider.GetRequiredService<PrivateRooms>();
+        room.MapGet("/", GetRoomAsync).AddEndpointFilter(privateRooms);
+        room.MapGet("/events", StreamEventsAsync).AddEndpointFilter(privateRooms);
         // Resolved here so that a generated key is logged at start, not at the first publish.
         room.MapPost("/events", PublishAsync).AddEndpointFilter(app.ServiceProvider.GetRequiredService<PublishKeys>());
         return app;
     }
 
-    private static async Task<Results<Ok<RoomWatching[]>, ProblemHttpResult>> GetTopAsync(IGrainFactory grains, string? top)
+    private static async Task<Results<Ok<RoomWatching[]>, ProblemHttpResult>> GetTopAsync(IGrainFactory grains, IOptions<SubscribeOptions> subscribe, string? top)
     {
         var count = 10;
         if (top is not null && (!int.TryParse(top, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > MaxTop))
@@ -38,7 +41,7 @@ internal static class RoomsApi
             return Problem(StatusCodes.Status400BadRequest, "Invalid 'top'", $"'top' must be a whole number from 1 to {MaxTop}.");
         }
         var directory = grains.GetGrain<IRoomDirectoryGrain>(0);
-        var busiest = await ClusterCalls.Retry.ExecuteAsync(async _ => await directory.GetTopAsync(count));
+        var busiest = await ClusterCalls.Retry.ExecuteAsync(async _ => await directory.GetTopAsync(count, [.. subscribe.Value.Prefixes]));
         return TypedResults.Ok(busiest.ToArray());
     }
 
@@ -84,7 +87,7 @@ internal static class RoomsApi
         }
         try
         {
-            await stream.RunAsync(context, room, new StreamRequest(viewer, counted, ParseLastEventId(lastEventIdHeader ?? lastEventId)));
+            await stream.RunAsync(context, room, new StreamRequest(viewer, counted, ParseLastEventId(lastEventIdHeader ?? lastEventId), PrivateRooms.ExpiresAt(context)));
         }
         finally
         {

@@ -7,8 +7,8 @@ using Presence.WebFrontend.Presence;
 
 namespace Presence.WebFrontend.Sse;
 
-/// <summary>What a client asked for when it opened a room's event stream.</summary>
-internal sealed record StreamRequest(string? ViewerId, bool Counted, long? LastEventId);
+/// <summary>What a client asked for when it opened a room's event stream; <paramref name="EndsAt"/>: when its subscribe token expires.</summary>
+internal sealed record StreamRequest(string? ViewerId, bool Counted, long? LastEventId, DateTimeOffset? EndsAt = null);
 
 /// <summary>
 /// One <c>GET /rooms/{room}/events</c> response: retry line and snapshot at once, then the missed
@@ -55,6 +55,10 @@ internal sealed partial class RoomEventStream(
                 await writer.FlushAsync(context.RequestAborted);
             }
 
+            // A private room's stream ends with its token; the client comes back with a fresh one.
+            using var expiry = request.EndsAt is { } endsAt
+                ? time.CreateTimer(_ => connection.End(), null, TimeSpan.FromTicks(Math.Max(0, (endsAt - time.GetUtcNow()).Ticks)), Timeout.InfiniteTimeSpan)
+                : null;
             await connection.RunAsync(writer, context.RequestAborted);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)

@@ -1,0 +1,170 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Claims;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Presence.Grains.Interfaces;
+
+namespace Presence.WebFrontend.Tests;
+
+/// <summary>The service with a subscribe signing key, private prefixes <c>private:</c> and <c>team-</c>.</summary>
+public sealed class PrivateRoomsFactory : PresenceFactory
+{
+    public const string SigningKey = "a-test-signing-key-of-at-least-32-bytes";
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        builder.UseSetting("Subscribe:SigningKey", SigningKey);
+        builder.UseSetting("Subscribe:PrivatePrefixes:0", "private:");
+        builder.UseSetting("Subscribe:PrivatePrefixes:1", "team-");
+    }
+}
+
+public sealed class PrivateRoomTests(PrivateRoomsFactory factory) : IClassFixture<PrivateRoomsFactory>
+{
+    private readonly HttpClient _client = factory.CreateStreamingClient();
+
+    private static string NewRoom(string prefix = "private:") => $"{prefix}{Guid.NewGuid():N}";
+
+    private static string Token(string[] rooms, TimeSpan? expiresIn = null, DateTime? notBefore = null, string key = PrivateRoomsFactory.SigningKey)
+    {
+        var now = DateTime.UtcNow;
+        var expires = now + (expiresIn ?? TimeSpan.FromMinutes(5));
+        return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(new SecurityTokenDescriptor
+        {
+            Claims = new Dictionary<string, object> { ["rooms"] = rooms },
+            IssuedAt = expires < now ? expires - TimeSpan.FromMinutes(1) : now,
+            NotBefore = notBefore ?? (expires < now ? expires - TimeSpan.FromMinutes(1) : now),
+            Expires = expires,
+            SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)), SecurityAlgorithms.HmacSha256),
+        });
+    }
+
+    private async Task<HttpResponseMessage> GetAsync(string path, string? token)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+        return await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+    }
+
+    private static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode expected)
+    {
+        Assert.Equal(expected, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Equal((int)expected, JsonDocument.Parse(body).RootElement.GetProperty("status").GetInt32());
+        Assert.DoesNotContain(PrivateRoomsFactory.SigningKey, body, StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string> BadTokens() => new()
+    {
+        "none",
+        "wrong signature",
+        "expired",
+        "not yet valid",
+        "not a token",
+    };
+
+    [Theory]
+    [MemberData(nameof(BadTokens))]
+    public async Task PrivateRoom_WithoutAValidToken_Is401WithBearerChallenge_StreamAndSnapshot(string kind)
+    {
+        var room = NewRoom();
+        var token = kind switch
+        {
+            "none" => null,
+            "wrong signature" => Token([room], key: "another-key-that-is-also-32-bytes-long"),
+            "expired" => Token([room], expiresIn: TimeSpan.FromMinutes(-1)),
+            "not yet valid" => Token([room], notBefore: DateTime.UtcNow.AddMinutes(1)),
+            _ => "not-a-token",
+        };
+
+        foreach (var path in new[] { $"/rooms/{room}/events", $"/rooms/{room}" })
+        {
+            using var response = await GetAsync(path, token);
+            await AssertProblemAsync(response, HttpStatusCode.Unauthorized);
+            Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
+        }
+    }
+
+    [Theory]
+    [InlineData("private:a", "private:a", HttpStatusCode.OK)]
+    [InlineData("private:a", "private:b", HttpStatusCode.Forbidden)]
+    [InlineData("team-red-1", "team-red-*", HttpStatusCode.OK)]
+    [InlineData("team-blue-1", "team-red-*", HttpStatusCode.Forbidden)]
+    [InlineData("private:a", "private:ab", HttpStatusCode.Forbidden)]
+    public async Task ValidToken_OpensOnlyTheRoomsItLists_NamesOrPrefixes(string room, string allowed, HttpStatusCode expected)
+    {
+        room += Guid.NewGuid().ToString("N");
+        allowed = allowed.EndsWith('*') ? allowed : allowed + room[^32..];
+
+        using var response = await GetAsync($"/rooms/{room}", Token([allowed]));
+
+        if (expected == HttpStatusCode.OK)
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+        else
+        {
+            await AssertProblemAsync(response, expected);
+        }
+    }
+
+    [Fact]
+    public async Task Token_InHeaderOrQuery_OpensTheStream_PublicRoomsNeedNone()
+    {
+        var room = NewRoom();
+        var token = Token([room]);
+        await using var byHeader = await SseReader.OpenAsync(WithToken(token), $"/rooms/{room}/events");
+        await using var byQuery = await SseReader.OpenAsync(_client, $"/rooms/{room}/events?access_token={token}");
+        await using var publicRoom = await SseReader.OpenAsync(_client, $"/rooms/public-{Guid.NewGuid():N}/events");
+
+        Assert.Equal(2, (await byQuery.WaitForPresenceAsync(p => p.Connections == 2)).Connections);
+        Assert.Equal(1, (await publicRoom.WaitForPresenceAsync(_ => true)).Connections);
+    }
+
+    [Fact]
+    public async Task Stream_EndsWhenItsTokenExpires()
+    {
+        var room = NewRoom();
+        await using var stream = await SseReader.OpenAsync(_client, $"/rooms/{room}/events?access_token={Token([room], TimeSpan.FromSeconds(2))}");
+        await stream.WaitForPresenceAsync(p => p.Connections == 1);
+
+        await Assert.ThrowsAsync<EndOfStreamException>(() => stream.WaitForAsync(_ => false, TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task PrivateRooms_NeverInTopRooms()
+    {
+        var (hidden, shown) = (NewRoom(), $"public-{Guid.NewGuid():N}");
+        var directory = factory.Services.GetRequiredService<IGrainFactory>().GetGrain<IRoomDirectoryGrain>(0);
+        await directory.ReportAsync(new RoomWatching(hidden, 1_000_000));
+        await directory.ReportAsync(new RoomWatching(shown, 999_999));
+        while (!(await directory.GetTopAsync(2, [])).Any(room => room.Room == shown))
+        {
+            await Task.Yield(); // the reports are one-way calls
+        }
+
+        var top = await _client.GetFromJsonAsync<RoomWatching[]>("/rooms?top=1000");
+
+        Assert.Contains(top!, room => room.Room == shown);
+        Assert.DoesNotContain(top!, room => room.Room == hidden);
+        Assert.Contains(await directory.GetTopAsync(2, []), room => room.Room == hidden);
+    }
+
+    private HttpClient WithToken(string token)
+    {
+        var client = factory.CreateStreamingClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+}
