@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Presence.Grains;
 using Presence.Grains.Interfaces;
 using Presence.WebFrontend.Feed;
+using Presence.WebFrontend.Limits;
 using Presence.WebFrontend.Presence;
 using Presence.WebFrontend.Shutdown;
 using Presence.WebFrontend.Subscribe;
@@ -47,6 +48,8 @@ internal static class PresenceHosting
         services.AddValidatedOptions<ShutdownOptions>(ShutdownOptions.Section);
         services.AddValidatedOptions<SubscribeOptions>(SubscribeOptions.Section);
         services.AddPrivateRooms();
+        services.AddValidatedOptions<RateLimitsOptions>(RateLimitsOptions.Section);
+        services.AddPresenceRateLimits();
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<FrontEndIdentity>();

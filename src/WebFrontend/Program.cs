@@ -14,10 +14,12 @@ catch (InvalidOperationException exception)
 builder.AddPresenceFrontEnd();
 
 var app = builder.Build();
+app.UseForwardedHeaders();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseDefaultFiles();
 app.UseStaticFiles();
+app.UseRateLimiter();
 app.MapRoomsApi();
 app.MapPresenceHealth();
 await app.RunAsync();

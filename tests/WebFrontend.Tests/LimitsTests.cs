@@ -80,3 +80,90 @@ public sealed class LimitsTests(LimitedFactory factory) : IClassFixture<LimitedF
         }
     }
 }
+
+/// <summary>The service allowing bursts of two publishes per key and two stream opens per address, then one a second.</summary>
+public sealed class RateLimitedFactory : PresenceFactory
+{
+    public const string OtherPublishKey = "another-test-publish-key";
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        builder.UseSetting("Feed:PublishKeys:1", OtherPublishKey);
+        builder.UseSetting("RateLimits:PublishPerSecond", "1");
+        builder.UseSetting("RateLimits:PublishBurst", "2");
+        builder.UseSetting("RateLimits:StreamOpensPerSecond", "1");
+        builder.UseSetting("RateLimits:StreamOpensBurst", "2");
+    }
+}
+
+public sealed class RateLimitTests(RateLimitedFactory factory) : IClassFixture<RateLimitedFactory>
+{
+    private readonly HttpClient _client = factory.CreateStreamingClient();
+
+    private async Task<HttpResponseMessage> PublishAsync(string room, string key)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/rooms/{room}/events")
+        {
+            Content = JsonContent.Create(new { type = "flood", data = 1 }),
+            Headers = { Authorization = new AuthenticationHeaderValue("Bearer", key) },
+        };
+        return await _client.SendAsync(request);
+    }
+
+    private static async Task Assert429Async(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+        Assert.True(response.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(429, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetInt32());
+    }
+
+    [Fact]
+    public async Task PublishFlood_Is429WithRetryAfter_PerKey()
+    {
+        var room = $"room-{Guid.NewGuid():N}";
+        var statuses = new List<HttpStatusCode>();
+        HttpResponseMessage? refused = null;
+        while (refused is null && statuses.Count < 10)
+        {
+            var response = await PublishAsync(room, PresenceFactory.PublishKey);
+            statuses.Add(response.StatusCode);
+            refused = response.StatusCode == HttpStatusCode.TooManyRequests ? response : null;
+        }
+
+        Assert.NotNull(refused);
+        await Assert429Async(refused);
+        Assert.True(statuses.Count(status => status == HttpStatusCode.Created) >= 2, string.Join(", ", statuses));
+        Assert.Equal(HttpStatusCode.Created, (await PublishAsync(room, RateLimitedFactory.OtherPublishKey)).StatusCode);
+    }
+
+    [Fact]
+    public async Task StreamOpenFlood_Is429WithRetryAfter_OpenStreamsKeepReceiving()
+    {
+        var room = $"room-{Guid.NewGuid():N}";
+        await using var watcher = await SseReader.OpenAsync(_client, $"/rooms/{room}/events");
+        var held = new List<HttpResponseMessage>();
+        HttpResponseMessage? refused = null;
+        while (refused is null && held.Count < 10)
+        {
+            var response = await _client.GetAsync($"/rooms/{room}/events", HttpCompletionOption.ResponseHeadersRead);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                refused = response;
+            }
+            else
+            {
+                held.Add(response);
+            }
+        }
+
+        Assert.NotNull(refused);
+        await Assert429Async(refused);
+        Assert.All(held, response => Assert.Equal(HttpStatusCode.OK, response.StatusCode));
+        Assert.Equal(HttpStatusCode.Created, (await PublishAsync(room, RateLimitedFactory.OtherPublishKey)).StatusCode);
+        Assert.Equal("flood", (await watcher.NextFeedEventAsync()).Event);
+        Assert.Equal(held.Count + 1, (await _client.GetFromJsonAsync<JsonElement>($"/rooms/{room}")).GetProperty("connections").GetInt32());
+        held.ForEach(response => response.Dispose());
+    }
+}

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Presence.Grains.Interfaces;
 using Presence.WebFrontend.Feed;
+using Presence.WebFrontend.Limits;
 using Presence.WebFrontend.Sse;
 using Presence.WebFrontend.Subscribe;
 
@@ -27,9 +28,10 @@ internal static class RoomsApi
         var room = rooms.MapGroup("/{room}").AddEndpointFilter(ValidateRoomName);
         var privateRooms = app.ServiceProvider.GetRequiredService<PrivateRooms>();
         room.MapGet("/", GetRoomAsync).AddEndpointFilter(privateRooms);
-        room.MapGet("/events", StreamEventsAsync).AddEndpointFilter(privateRooms);
+        room.MapGet("/events", StreamEventsAsync).AddEndpointFilter(privateRooms).LimitStreamOpens(app.ServiceProvider);
         // Resolved here so that a generated key is logged at start, not at the first publish.
-        room.MapPost("/events", PublishAsync).AddEndpointFilter(app.ServiceProvider.GetRequiredService<PublishKeys>());
+        room.MapPost("/events", PublishAsync).AddEndpointFilter(app.ServiceProvider.GetRequiredService<PublishKeys>())
+            .RequireRateLimiting(RateLimits.Publish);
         return app;
     }
 
