@@ -54,11 +54,13 @@ public sealed class SseConnectionTests
         await run.WaitAsync(WaitLimit);
     }
 
-    [Fact]
-    public async Task Post_MoreFeedEventsThanMayWait_EndsTheConnection()
+    [Theory]
+    [InlineData(2, 1 << 20)]
+    [InlineData(100, 10)] // each frame here is 7 bytes: the second one waiting is past 10
+    public async Task Post_MoreFeedEventsOrBytesThanMayWait_EndsTheConnection(int maxPendingEvents, long maxPendingBytes)
     {
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 1, resumeWriterThreshold: 1));
-        var connection = NewConnection(maxPendingEvents: 2);
+        var connection = NewConnection(maxPendingEvents, maxPendingBytes);
         var run = connection.RunAsync(pipe.Writer, CancellationToken.None);
 
         for (var id = 1; id <= 4; id++)
@@ -84,8 +86,8 @@ public sealed class SseConnectionTests
         Assert.Equal("connection reset", failure.Message);
     }
 
-    internal static SseConnection NewConnection(int maxPendingEvents) =>
-        new(Guid.NewGuid(), "viewer", counted: true, maxPendingEvents);
+    internal static SseConnection NewConnection(int maxPendingEvents, long maxPendingBytes = 1 << 20) =>
+        new(Guid.NewGuid(), "viewer", counted: true, new PendingLimit(maxPendingEvents, maxPendingBytes));
 
     private static SseFrame Feed(long id) => new(id, Encoding.UTF8.GetBytes($"id: {id}\n\n"));
 

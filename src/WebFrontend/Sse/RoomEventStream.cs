@@ -28,7 +28,7 @@ internal sealed partial class RoomEventStream(
     {
         var id = Guid.NewGuid();
         var connection = new SseConnection(
-            id, request.ViewerId ?? id.ToString("N"), request.Counted, options.Value.MaxPendingEvents);
+            id, request.ViewerId ?? id.ToString("N"), request.Counted, options.Value.PendingLimit);
 
         // Attached (and so receiving live events into its queue) before it reads the snapshot and
         // the history: nothing published meanwhile can fall between the two.
@@ -60,6 +60,12 @@ internal sealed partial class RoomEventStream(
                 ? time.CreateTimer(_ => connection.End(), null, TimeSpan.FromTicks(Math.Max(0, (endsAt - time.GetUtcNow()).Ticks)), Timeout.InfiniteTimeSpan)
                 : null;
             await connection.RunAsync(writer, context.RequestAborted);
+            if (connection.Overflowed)
+            {
+                // Finishing the response would wait on a client that does not read; it reconnects
+                // with Last-Event-ID and replays what it missed.
+                context.Abort();
+            }
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

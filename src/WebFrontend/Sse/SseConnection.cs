@@ -4,14 +4,18 @@ using Presence.Grains.Interfaces;
 
 namespace Presence.WebFrontend.Sse;
 
+/// <summary>How much may wait for one connection that reads slower than events come.</summary>
+internal readonly record struct PendingLimit(int Events, long Bytes);
+
 /// <summary>
 /// One SSE response. While the client keeps up, whoever posts a frame (the room's fan-out, the
 /// keep-alive service) writes and flushes it at once: no queue, no task and no thread hop per
 /// delivery. While a flush is pending (the client reads slower than we write), frames wait: counts
 /// collapse to the latest, keep-alives to one, and feed events queue up to a bound past which the
-/// connection is ended (its client reconnects with Last-Event-ID and replays the rest).
+/// connection is ended (its client reconnects with Last-Event-ID and replays the rest). The bound
+/// is in events and in bytes; the frames themselves are shared by every connection they go to.
 /// </summary>
-internal sealed class SseConnection(Guid id, string viewerId, bool counted, int maxPendingEvents)
+internal sealed class SseConnection(Guid id, string viewerId, bool counted, PendingLimit pendingLimit)
 {
     private readonly Lock _gate = new();
     private readonly Queue<SseFrame> _feed = new();
@@ -25,6 +29,7 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, int 
     private bool _overflowed;
     private long _lastPresenceVersion;
     private long _lastFeedId;
+    private long _pendingFeedBytes;
 
     public Guid Id { get; } = id;
 
@@ -56,15 +61,24 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, int 
                     _presence = frame;
                 }
             }
-            else if (_feed.Count < maxPendingEvents)
+            else if (_feed.Count < pendingLimit.Events && _pendingFeedBytes + frame.Utf8.Length <= pendingLimit.Bytes)
             {
                 _feed.Enqueue(frame);
+                _pendingFeedBytes += frame.Utf8.Length;
             }
             else
             {
+                // The pending flush may never complete (a client that stopped reading): stop waiting for it.
                 _overflowed = true;
+                _writer?.CancelPendingFlush();
             }
         }
+    }
+
+    /// <summary>Ended because more waited for the client than may: its response should be aborted, not finished.</summary>
+    public bool Overflowed
+    {
+        get { lock (_gate) { return _overflowed; } }
     }
 
     /// <summary>
@@ -194,6 +208,7 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, int 
     private bool WriteWaiting(PipeWriter writer)
     {
         var wrote = false;
+        _pendingFeedBytes = 0;
         while (_feed.TryDequeue(out var frame))
         {
             wrote |= Write(writer, frame, isFeedEvent: true);

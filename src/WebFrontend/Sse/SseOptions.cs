@@ -22,5 +22,11 @@ public sealed class SseOptions
     [Range(1, 100_000)]
     public int MaxPendingEvents { get; set; } = 256;
 
+    /// <summary>The same bound in bytes of feed events (the frames are shared by every connection they go to).</summary>
+    [Range(1024, 1L << 32)]
+    public long MaxPendingBytes { get; set; } = 1 << 20;
+
+    internal PendingLimit PendingLimit => new(MaxPendingEvents, MaxPendingBytes);
+
     public TimeSpan KeepAlive => TimeSpan.FromSeconds(KeepAliveSeconds);
 }
