@@ -45,6 +45,7 @@ internal static class PresenceHosting
         services.AddSingleton<PublishKeys>();
         services.AddHostedService<LeaseRenewalService>();
         services.AddHostedService<KeepAliveService>();
+        services.AddDeadClientDetection();
 
         services.AddProblemDetails();
         services.AddExceptionHandler<ClusterUnavailableHandler>();
