@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs, from Debian's packages, each of the named commands that is missing (each command's
-# package has its name: chromium, redis-server). Used by test.sh and cluster.sh.
+# Installs, from Debian's packages, each of the named commands that is missing. An argument is a
+# command whose package has its name (chromium, redis-server), or command:package (ip:iproute2).
+# Used by test.sh and cluster.sh.
 set -euo pipefail
 missing=()
-for command in "$@"; do
-  command -v "$command" >/dev/null || missing+=("$command")
+for argument in "$@"; do
+  command -v "${argument%%:*}" >/dev/null || missing+=("${argument#*:}")
 done
 if ((${#missing[@]})); then
   echo "Installing ${missing[*]} from Debian's packages..."

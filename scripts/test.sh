@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what the tests need when it is missing
-# (Debian's chromium for the browser tests, redis-server for the cluster tests), runs every test
-# project, and ends on one summary line.
+# (Debian's chromium for the browser tests, redis-server for the cluster tests, iproute2, nftables
+# and curl for the silent-client test's network namespace), runs every test project, and ends on
+# one summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/ensure-packages.sh chromium redis-server
+scripts/ensure-packages.sh chromium redis-server ip:iproute2 nft:nftables curl
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

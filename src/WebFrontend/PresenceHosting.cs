@@ -61,6 +61,7 @@ internal static class PresenceHosting
         services.AddHostedService(provider => provider.GetRequiredService<GracefulShutdown>());
         services.AddHostedService<LeaseRenewalService>();
         services.AddHostedService<KeepAliveService>();
+        services.AddDeadClientDetection();
 
         services.AddProblemDetails();
         services.AddExceptionHandler<ClusterUnavailableHandler>();

@@ -11,6 +11,13 @@ public sealed class SseOptions
     [Range(0.05, 3_600)]
     public double KeepAliveSeconds { get; set; } = 15;
 
+    /// <summary>
+    /// A client whose packets stop arriving is dropped once data sent to it has gone unacknowledged
+    /// this long: within <see cref="KeepAliveSeconds"/> plus this after it went silent.
+    /// </summary>
+    [Range(1, 3_600)]
+    public double DeadClientSeconds { get; set; } = 30;
+
     /// <summary>The <c>retry:</c> sent to clients.</summary>
     [Range(0, 3_600_000)]
     public int RetryMilliseconds { get; set; } = 3000;
