@@ -15,7 +15,9 @@ builder.AddPresenceFrontEnd();
 
 var app = builder.Build();
 app.UseExceptionHandler();
-app.UseStatusCodePages();
+// Problem JSON whatever the client accepts (the default writes text/plain for, say, Accept: text/html).
+app.UseStatusCodePages(static status =>
+    TypedResults.Problem(statusCode: status.HttpContext.Response.StatusCode).ExecuteAsync(status.HttpContext));
 app.UseDefaultFiles();
 app.UseStaticFiles();
 app.MapRoomsApi();
