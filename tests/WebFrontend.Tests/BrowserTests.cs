@@ -1,25 +1,8 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace Presence.WebFrontend.Tests;
-
-/// <summary>The service on a real Kestrel socket, for a real browser.</summary>
-public sealed class KestrelPresenceFactory : PresenceFactory
-{
-    public KestrelPresenceFactory()
-    {
-        UseKestrel(0);
-        StartServer();
-    }
-
-    public Uri Address => new(Services.GetRequiredService<IServer>().Features
-        .GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
-}
 
 /// <summary>The demo page in headless Chromium (Debian's <c>chromium</c> package).</summary>
 public sealed class BrowserTests(KestrelPresenceFactory factory) : IClassFixture<KestrelPresenceFactory>, IAsyncLifetime
