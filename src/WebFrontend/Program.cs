@@ -14,12 +14,16 @@ catch (InvalidOperationException exception)
 builder.AddPresenceFrontEnd();
 
 var app = builder.Build();
+app.Use(static (context, next) =>
+{
+    context.Response.Headers.XContentTypeOptions = "nosniff";
+    return next(context);
+});
 app.UseExceptionHandler();
 // Problem JSON whatever the client accepts (the default writes text/plain for, say, Accept: text/html).
 app.UseStatusCodePages(static status =>
     TypedResults.Problem(statusCode: status.HttpContext.Response.StatusCode).ExecuteAsync(status.HttpContext));
-app.UseDefaultFiles();
-app.UseStaticFiles();
+app.UseDemoPage();
 app.MapRoomsApi();
 app.MapHealthChecks("/health");
 await app.RunAsync();
