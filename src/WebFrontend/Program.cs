@@ -15,10 +15,16 @@ builder.AddPresenceFrontEnd();
 
 var app = builder.Build();
 app.UseForwardedHeaders();
+app.Use(static (context, next) =>
+{
+    context.Response.Headers.XContentTypeOptions = "nosniff";
+    return next(context);
+});
 app.UseExceptionHandler();
-app.UseStatusCodePages();
-app.UseDefaultFiles();
-app.UseStaticFiles();
+// Problem JSON whatever the client accepts (the default writes text/plain for, say, Accept: text/html).
+app.UseStatusCodePages(static status =>
+    TypedResults.Problem(statusCode: status.HttpContext.Response.StatusCode).ExecuteAsync(status.HttpContext));
+app.UseDemoPage();
 app.UseRateLimiter();
 app.MapRoomsApi();
 app.MapPresenceHealth();

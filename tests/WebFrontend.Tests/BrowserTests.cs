@@ -1,25 +1,8 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace Presence.WebFrontend.Tests;
-
-/// <summary>The service on a real Kestrel socket, for a real browser.</summary>
-public sealed class KestrelPresenceFactory : PresenceFactory
-{
-    public KestrelPresenceFactory()
-    {
-        UseKestrel(0);
-        StartServer();
-    }
-
-    public Uri Address => new(Services.GetRequiredService<IServer>().Features
-        .GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
-}
 
 /// <summary>The demo page in headless Chromium (Debian's <c>chromium</c> package).</summary>
 public sealed class BrowserTests(KestrelPresenceFactory factory) : IClassFixture<KestrelPresenceFactory>, IAsyncLifetime
@@ -50,6 +33,24 @@ public sealed class BrowserTests(KestrelPresenceFactory factory) : IClassFixture
     private string PageUrl(string room) => new Uri(factory.Address, $"/?room={room}").ToString();
 
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
+
+    /// <summary>
+    /// Opens the demo page with every violation of its Content-Security-Policy recorded (an init
+    /// script runs whatever the policy), for <see cref="AssertNoViolationsAsync"/>.
+    /// </summary>
+    private async Task<(IPage Page, IResponse Response)> OpenAsync(IBrowserContext person, string room)
+    {
+        var page = await person.NewPageAsync();
+        await page.AddInitScriptAsync("""
+            window.violations = [];
+            document.addEventListener('securitypolicyviolation', e => window.violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+            """);
+        var response = await page.GotoAsync(PageUrl(room));
+        return (page, response!);
+    }
+
+    private static async Task AssertNoViolationsAsync(IPage page) =>
+        Assert.Empty(await page.EvaluateAsync<string[]>("window.violations"));
 
     [Fact]
     public async Task ThreePeople_SeeThreeWatching_ThenTwoWhenOneClosesTheTab()
@@ -102,23 +103,59 @@ public sealed class BrowserTests(KestrelPresenceFactory factory) : IClassFixture
     [Fact]
     public async Task PublishedEvent_AppearsLive_AsTextNotHtml()
     {
+        const string markup = "<img src=x onerror=alert(1)><b>1-0</b>";
         var room = $"browser-{Guid.NewGuid():N}";
         await using var person = await _browser.NewContextAsync();
-        var page = await person.NewPageAsync();
-        await page.GotoAsync(PageUrl(room));
+        var (page, _) = await OpenAsync(person, room);
         await Expect(page.Locator("#status")).ToHaveTextAsync("live");
 
         using var client = factory.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, $"/rooms/{room}/events")
         {
-            Content = JsonContent.Create(new { type = "goal", data = new { text = "<b>1-0</b>" } }),
+            Content = JsonContent.Create(new { type = "goal", data = new { text = markup } }),
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", PresenceFactory.PublishKey);
         (await client.SendAsync(request)).EnsureSuccessStatusCode();
 
         var item = page.Locator("#events li").First;
         await Expect(item).ToContainTextAsync("#1 goal");
-        await Expect(item).ToContainTextAsync("""{"text":"<b>1-0</b>"}""");
-        await Expect(page.Locator("#events b")).ToHaveCountAsync(0);
+        await Expect(item).ToContainTextAsync($$"""{"text":"{{markup}}"}""");
+        await Expect(page.Locator("#events img, #events b")).ToHaveCountAsync(0);
+        await AssertNoViolationsAsync(page);
+    }
+
+    [Fact]
+    public async Task DemoPage_SendsItsSecurityHeaders_AndWorksUnderItsPolicy()
+    {
+        var room = $"browser-{Guid.NewGuid():N}";
+        await using var person = await _browser.NewContextAsync();
+        var (page, response) = await OpenAsync(person, room);
+
+        var headers = await response.AllHeadersAsync();
+        Assert.Equal(DemoPage.ContentSecurityPolicy, headers["content-security-policy"]);
+        Assert.DoesNotContain("unsafe-inline", headers["content-security-policy"], StringComparison.Ordinal);
+        Assert.Equal("nosniff", headers["x-content-type-options"]);
+        Assert.Equal("no-referrer", headers["referrer-policy"]);
+        using var client = factory.CreateClient();
+        foreach (var file in new[] { "/app.js", "/style.css" })
+        {
+            using var served = await client.GetAsync(file);
+            Assert.Equal(DemoPage.ContentSecurityPolicy, served.Headers.GetValues("Content-Security-Policy").Single());
+            Assert.Equal("nosniff", served.Headers.GetValues("X-Content-Type-Options").Single());
+            Assert.Equal("no-referrer", served.Headers.GetValues("Referrer-Policy").Single());
+        }
+        using var snapshot = await client.GetAsync($"/rooms/{room}");
+        Assert.Equal("nosniff", snapshot.Headers.GetValues("X-Content-Type-Options").Single());
+
+        // Its script and style run: live counts, and publishing through its own form.
+        await Expect(page.Locator("#status")).ToHaveTextAsync("live");
+        await Expect(page.Locator("#watching")).ToHaveTextAsync("1");
+        Assert.Equal("center", await page.Locator(".counter").EvaluateAsync<string>("e => getComputedStyle(e).textAlign"));
+        await page.Locator("#publish-key").FillAsync(PresenceFactory.PublishKey);
+        await page.Locator("#publish-data").FillAsync("""{"text":"from the form"}""");
+        await page.Locator("#publish-form button").ClickAsync();
+        await Expect(page.Locator("#publish-result")).ToHaveTextAsync("published #1");
+        await Expect(page.Locator("#events li").First).ToContainTextAsync("""{"text":"from the form"}""");
+        await AssertNoViolationsAsync(page);
     }
 }

@@ -13,12 +13,12 @@ public sealed class FeedTests(PresenceFactory factory)
 
     private static string NewRoom() => $"room-{Guid.NewGuid():N}";
 
-    private async Task<HttpResponseMessage> PostAsync(string room, string body, string? key = PresenceFactory.PublishKey)
+    private Task<HttpResponseMessage> PostAsync(string room, string body, string? key = PresenceFactory.PublishKey) =>
+        PostAsync(room, new StringContent(body, Encoding.UTF8, "application/json"), key);
+
+    private async Task<HttpResponseMessage> PostAsync(string room, HttpContent body, string? key = PresenceFactory.PublishKey)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, $"/rooms/{room}/events")
-        {
-            Content = new StringContent(body, Encoding.UTF8, "application/json"),
-        };
+        var request = new HttpRequestMessage(HttpMethod.Post, $"/rooms/{room}/events") { Content = body };
         if (key is not null)
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
@@ -64,11 +64,27 @@ public sealed class FeedTests(PresenceFactory factory)
     [InlineData("""{"type":"has space","data":1}""")]
     [InlineData("""{"type":"","data":1}""")]
     [InlineData("""{"type":42,"data":1}""")]
+    [InlineData("""{"type":"\ud800","data":1}""")]
+    [InlineData("""{"data":"\udfff"}""")]
+    [InlineData("""{"data":{"\ud800":1}}""")]
     public async Task Publish_BadBody_Is400(string body)
     {
         using var response = await PostAsync(NewRoom(), body);
 
         await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+    }
+
+    [Theory]
+    [InlineData("{\"type\":\"\u00FF\",\"data\":1}")]
+    [InlineData("{\"data\":\"\u00C3\"}")]
+    [InlineData("{\"data\":{\"\u00ED\u00A0\u0080\":1}}")]
+    public async Task Publish_BodyNotUtf8_Is400_NotStoredWithReplacementCharacters(string latin1Body)
+    {
+        var room = NewRoom();
+        using var response = await PostAsync(room, new ByteArrayContent(Encoding.Latin1.GetBytes(latin1Body)));
+
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.Equal("0", (await _client.GetFromJsonAsync<JsonElement>($"/rooms/{room}")).GetProperty("lastEventId").GetString());
     }
 
     [Fact]

@@ -1,7 +1,11 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Presence.WebFrontend.Tests;
 
@@ -38,6 +42,19 @@ public class PresenceFactory : WebApplicationFactory<Program>
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+}
+
+/// <summary>The service on a real Kestrel socket, for a real browser and for bytes HttpClient would not send.</summary>
+public sealed class KestrelPresenceFactory : PresenceFactory
+{
+    public KestrelPresenceFactory()
+    {
+        UseKestrel(0);
+        StartServer();
+    }
+
+    public Uri Address => new(Services.GetRequiredService<IServer>().Features
+        .GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
 }
 
 [CollectionDefinition(nameof(PresenceFactory))]

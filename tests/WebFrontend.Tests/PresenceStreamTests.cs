@@ -134,6 +134,20 @@ public sealed class PresenceStreamTests(PresenceFactory factory)
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
     }
 
+    [Theory]
+    [InlineData("GET", "/nowhere", "text/html", HttpStatusCode.NotFound)]
+    [InlineData("DELETE", "/rooms/lobby", "text/event-stream", HttpStatusCode.MethodNotAllowed)]
+    public async Task UnknownRouteOrMethod_IsProblemJson_WhateverTheClientAccepts(string method, string path, string accept, HttpStatusCode expected)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        request.Headers.Accept.ParseAdd(accept);
+        using var response = await _client.SendAsync(request);
+
+        Assert.Equal(expected, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal((int)expected, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetInt32());
+    }
+
     [Fact]
     public async Task RoomSnapshot_ReportsCountsVersionAndLastEventId()
     {

@@ -1,6 +1,8 @@
+using System.Runtime.InteropServices;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using System.Text.Unicode;
 using Presence.WebFrontend.Sse;
 
 namespace Presence.WebFrontend.Feed;
@@ -21,6 +23,26 @@ internal sealed partial record PublishRequest(string Type, string Data)
 
     /// <summary>Either the request or the problem to answer with.</summary>
     public static PublishRequest? Parse(JsonElement body, out IResult? problem)
+    {
+        // System.Text.Json checks the text of a string only when it decodes it: invalid UTF-8 would
+        // pass as U+FFFD unnoticed, and an escaped lone surrogate ("\ud800") throws there.
+        if (!Utf8.IsValid(JsonMarshal.GetRawUtf8Value(body)))
+        {
+            problem = BadRequest("The body must be UTF-8 text.");
+            return null;
+        }
+        try
+        {
+            return ParseObject(body, out problem);
+        }
+        catch (InvalidOperationException)
+        {
+            problem = BadRequest("A string in the body is not valid Unicode (an escaped lone surrogate such as \\ud800).");
+            return null;
+        }
+    }
+
+    private static PublishRequest? ParseObject(JsonElement body, out IResult? problem)
     {
         problem = null;
         if (body.ValueKind != JsonValueKind.Object)

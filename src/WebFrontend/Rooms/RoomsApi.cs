@@ -131,9 +131,14 @@ internal static class RoomsApi
         {
             return Problem(StatusCodes.Status400BadRequest, "The body is not valid JSON", exception.Message);
         }
-        catch (BadHttpRequestException exception) when (exception.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        catch (IOException exception)
         {
-            return TooLarge();
+            // Kestrel's verdict on the body: over the limit (413), too slow (408), or malformed (bad
+            // chunked encoding, cut short); a chunk size that overflows comes as a bare IOException.
+            var status = (exception as BadHttpRequestException)?.StatusCode ?? StatusCodes.Status400BadRequest;
+            return status == StatusCodes.Status413PayloadTooLarge
+                ? TooLarge()
+                : Problem(status, "The body could not be read", exception.Message);
         }
 
         using (body)
