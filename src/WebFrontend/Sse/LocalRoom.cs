@@ -30,8 +30,6 @@ internal sealed partial class LocalRoom
     private long _feedIdFromStream;
     private long _attachedCount;
     private bool _closed;
-    private SseFrame? _nextPresence;
-    private bool _fanningOutPresence;
 
     public LocalRoom(string name, IClusterClient client, string frontEnd, ILogger logger)
     {
@@ -103,12 +101,7 @@ internal sealed partial class LocalRoom
     public ImmutableArray<Member> JoinedMembers() =>
         [.. Connections.Where(connection => connection.Joined).Select(connection => connection.Member)];
 
-    /// <summary>
-    /// Posts counts newer than any this room has seen to every local connection. The fan-out runs
-    /// apart from the caller (a stream delivery, a renewal), one at a time per room; counts that
-    /// arrive meanwhile collapse to the latest, which goes out next: a front end busy with a join
-    /// storm writes each connection the counts of now, not a backlog of stale ones.
-    /// </summary>
+    /// <summary>Posts counts newer than any this room has seen to every local connection.</summary>
     public async Task ObserveAsync(PresenceChanged change)
     {
         lock (_gate)
@@ -119,39 +112,7 @@ internal sealed partial class LocalRoom
             }
             _latestVersion = change.Version;
         }
-        var frame = await SseFrame.PresenceAsync(change);
-        lock (_gate)
-        {
-            if (_nextPresence is not null && _nextPresence.Position >= frame.Position)
-            {
-                return;
-            }
-            _nextPresence = frame;
-            if (_fanningOutPresence)
-            {
-                return;
-            }
-            _fanningOutPresence = true;
-        }
-        _ = FanOutPresenceAsync();
-    }
-
-    private async Task FanOutPresenceAsync()
-    {
-        while (true)
-        {
-            SseFrame frame;
-            lock (_gate)
-            {
-                if (_nextPresence is null)
-                {
-                    _fanningOutPresence = false;
-                    return;
-                }
-                (frame, _nextPresence) = (_nextPresence, null);
-            }
-            await PostToAllAsync(frame, isFeedEvent: false);
-        }
+        await PostToAllAsync(await SseFrame.PresenceAsync(change), isFeedEvent: false);
     }
 
     /// <summary>
