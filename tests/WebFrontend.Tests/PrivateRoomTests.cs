@@ -32,13 +32,14 @@ public sealed class PrivateRoomTests(PrivateRoomsFactory factory) : IClassFixtur
 
     private static string NewRoom(string prefix = "private:") => $"{prefix}{Guid.NewGuid():N}";
 
-    private static string Token(string[] rooms, TimeSpan? expiresIn = null, DateTime? notBefore = null, string key = PrivateRoomsFactory.SigningKey)
+    private static string Token(string[] rooms, TimeSpan? expiresIn = null, DateTime? notBefore = null, string key = PrivateRoomsFactory.SigningKey,
+        string claim = "rooms")
     {
         var now = DateTime.UtcNow;
         var expires = now + (expiresIn ?? TimeSpan.FromMinutes(5));
         return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(new SecurityTokenDescriptor
         {
-            Claims = new Dictionary<string, object> { ["rooms"] = rooms },
+            Claims = new Dictionary<string, object> { [claim] = rooms },
             IssuedAt = expires < now ? expires - TimeSpan.FromMinutes(1) : now,
             NotBefore = notBefore ?? (expires < now ? expires - TimeSpan.FromMinutes(1) : now),
             Expires = expires,
@@ -159,6 +160,24 @@ public sealed class PrivateRoomTests(PrivateRoomsFactory factory) : IClassFixtur
         Assert.Contains(top!, room => room.Room == shown);
         Assert.DoesNotContain(top!, room => room.Room == hidden);
         Assert.Contains(await directory.GetTopAsync(2, []), room => room.Room == hidden);
+    }
+
+    [Theory]
+    [InlineData("publish", "team-red-*", HttpStatusCode.Created)]
+    [InlineData("publish", "team-blue-*", HttpStatusCode.Forbidden)]
+    [InlineData("rooms", "team-red-*", HttpStatusCode.Forbidden)]
+    public async Task PublishToken_PublishesToTheRoomsItsPublishClaimLists(string claim, string allowed, HttpStatusCode expected)
+    {
+        var room = NewRoom("team-red-");
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/rooms/{room}/events")
+        {
+            Content = JsonContent.Create(new { type = "by-token", data = 1 }),
+            Headers = { Authorization = new AuthenticationHeaderValue("Bearer", Token([allowed], claim: claim)) },
+        };
+
+        using var response = await _client.SendAsync(request);
+
+        Assert.Equal(expected, response.StatusCode);
     }
 
     private HttpClient WithToken(string token)

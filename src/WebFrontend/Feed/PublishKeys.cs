@@ -1,16 +1,23 @@
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
 using Presence.Grains.Interfaces;
+using Presence.WebFrontend.Subscribe;
 
 namespace Presence.WebFrontend.Feed;
 
 /// <summary>
-/// Lets only holders of a publish key (<c>Authorization: Bearer &lt;key&gt;</c>) publish feed events.
-/// Keys are compared as SHA-256 digests in constant time, so neither content nor length leaks.
+/// Lets only holders of a publish key (<c>Authorization: Bearer &lt;key&gt;</c>) publish feed events,
+/// or of a JWT signed like subscribe tokens whose <c>publish</c> claim lists the room (names, or
+/// prefixes ending in <c>*</c>). Keys are compared as SHA-256 digests in constant time, so neither
+/// content nor length leaks.
 /// </summary>
 internal sealed partial class PublishKeys : IEndpointFilter
 {
+    public const string PublishClaim = "publish";
+
     private readonly byte[][] _digests;
 
     public PublishKeys(IOptions<FeedOptions> options, ILogger<PublishKeys> logger)
@@ -44,11 +51,16 @@ internal sealed partial class PublishKeys : IEndpointFilter
         {
             allowed |= CryptographicOperations.FixedTimeEquals(digest, presented);
         }
-        return allowed
-            ? next(context)
-            : ValueTask.FromResult<object?>(TypedResults.Problem(
-                statusCode: StatusCodes.Status403Forbidden,
-                title: "This key may not publish"));
+        return allowed ? next(context) : PublishTokenAsync(context, next);
+    }
+
+    private static async ValueTask<object?> PublishTokenAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        var token = await http.AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme);
+        return token.Succeeded && http.GetRouteValue("room") is string room && PrivateRooms.Grants(token.Principal, PublishClaim, room)
+            ? await next(context)
+            : TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "This key may not publish");
     }
 
     private static byte[] Digest(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));

@@ -61,7 +61,7 @@ internal sealed class PrivateRooms(IOptions<SubscribeOptions> options) : IEndpoi
             return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "A subscribe token is required",
                 detail: "Private rooms need a valid, unexpired token: 'Authorization: Bearer <token>' or '?access_token=<token>'.");
         }
-        if (!Allows(result.Principal, room))
+        if (!Grants(result.Principal, RoomsClaim, room))
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "This token is not for this room");
         }
@@ -70,8 +70,9 @@ internal sealed class PrivateRooms(IOptions<SubscribeOptions> options) : IEndpoi
         return await next(context);
     }
 
-    private static bool Allows(ClaimsPrincipal principal, string room) =>
-        principal.FindAll(RoomsClaim).Any(claim => claim.Value.EndsWith('*')
+    /// <summary>Whether the token's <paramref name="claim"/> lists the room, or a prefix of it ending in <c>*</c>.</summary>
+    public static bool Grants(ClaimsPrincipal principal, string claim, string room) =>
+        principal.FindAll(claim).Any(claim => claim.Value.EndsWith('*')
             ? room.StartsWith(claim.Value[..^1], StringComparison.Ordinal)
             : room == claim.Value);
 }
