@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Diagnostics;
 namespace Presence.WebFrontend;
 
 /// <summary>A transient failure of the cluster is a 503 with <c>Retry-After</c>, never a 500.</summary>
-internal sealed partial class ClusterUnavailableHandler(IProblemDetailsService problems, ILogger<ClusterUnavailableHandler> logger)
+internal sealed partial class ClusterUnavailableHandler(ILogger<ClusterUnavailableHandler> logger)
     : IExceptionHandler
 {
     public const int RetryAfterSeconds = 2;
@@ -15,20 +15,8 @@ internal sealed partial class ClusterUnavailableHandler(IProblemDetailsService p
             return false;
         }
         LogUnavailable(context.Request.Method, context.Request.Path, exception.GetType().Name, exception.Message);
-        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-        context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        // Nothing to write for a client that accepts no problem JSON (an EventSource): the 503 and
-        // Retry-After still tell it.
-        await problems.TryWriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            ProblemDetails =
-            {
-                Status = StatusCodes.Status503ServiceUnavailable,
-                Title = "The cluster is unavailable for a moment",
-                Detail = $"Try again in {RetryAfterSeconds} s.",
-            },
-        });
+        await RetryLater.Problem(context.Response, StatusCodes.Status503ServiceUnavailable, "The cluster is unavailable for a moment", RetryAfterSeconds)
+            .ExecuteAsync(context);
         return true;
     }
 

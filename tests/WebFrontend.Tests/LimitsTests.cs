@@ -147,7 +147,9 @@ public sealed class RateLimitTests(RateLimitedFactory factory) : IClassFixture<R
         HttpResponseMessage? refused = null;
         while (refused is null && held.Count < 10)
         {
-            var response = await _client.GetAsync($"/rooms/{room}/events", HttpCompletionOption.ResponseHeadersRead);
+            // As a browser's EventSource asks.
+            using var open = new HttpRequestMessage(HttpMethod.Get, $"/rooms/{room}/events") { Headers = { { "Accept", "text/event-stream" } } };
+            var response = await _client.SendAsync(open, HttpCompletionOption.ResponseHeadersRead);
             if (response.StatusCode == HttpStatusCode.TooManyRequests)
             {
                 refused = response;

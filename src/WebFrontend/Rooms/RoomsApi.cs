@@ -3,7 +3,6 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.Options;
 using Presence.Grains.Interfaces;
 using Presence.WebFrontend.Feed;
 using Presence.WebFrontend.Limits;
@@ -35,7 +34,7 @@ internal static class RoomsApi
         return app;
     }
 
-    private static async Task<Results<Ok<RoomWatching[]>, ProblemHttpResult>> GetTopAsync(IGrainFactory grains, IOptions<SubscribeOptions> subscribe, string? top)
+    private static async Task<Results<Ok<RoomWatching[]>, ProblemHttpResult>> GetTopAsync(IGrainFactory grains, PrivateRooms privateRooms, string? top)
     {
         var count = 10;
         if (top is not null && (!int.TryParse(top, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > MaxTop))
@@ -43,7 +42,7 @@ internal static class RoomsApi
             return Problem(StatusCodes.Status400BadRequest, "Invalid 'top'", $"'top' must be a whole number from 1 to {MaxTop}.");
         }
         var directory = grains.GetGrain<IRoomDirectoryGrain>(0);
-        var busiest = await ClusterCalls.Retry.ExecuteAsync(async _ => await directory.GetTopAsync(count, [.. subscribe.Value.Prefixes]));
+        var busiest = await ClusterCalls.Retry.ExecuteAsync(async _ => await directory.GetTopAsync(count, privateRooms.Prefixes));
         return TypedResults.Ok(busiest.ToArray());
     }
 
@@ -101,9 +100,8 @@ internal static class RoomsApi
     /// <summary>A 503 that closes its connection: a crowd turned away must not hold on to sockets.</summary>
     private static ProblemHttpResult Unavailable(HttpContext context, string title, string detail)
     {
-        context.Response.Headers.RetryAfter = ClusterUnavailableHandler.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
         context.Response.Headers.Connection = "close";
-        return Problem(StatusCodes.Status503ServiceUnavailable, title, detail);
+        return RetryLater.Problem(context.Response, StatusCodes.Status503ServiceUnavailable, title, ClusterUnavailableHandler.RetryAfterSeconds, detail);
     }
 
     /// <summary>Anything but a whole number is "no replay": a client's stale or odd id never fails the stream.</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using System.Text;
@@ -26,7 +27,9 @@ public sealed class SubscribeOptions
     /// <summary>When set, a token's <c>iss</c> must be this.</summary>
     public string? Issuer { get; set; }
 
-    public IReadOnlyList<string> Prefixes => PrivatePrefixes ?? ["private:"];
+    public IReadOnlyList<string> Prefixes => PrivatePrefixes ?? DefaultPrefixes;
+
+    private static readonly string[] DefaultPrefixes = ["private:"];
 }
 
 /// <summary>
@@ -40,7 +43,10 @@ internal sealed class PrivateRooms(IOptions<SubscribeOptions> options) : IEndpoi
     public const string RoomsClaim = "rooms";
     private static readonly object ExpiresKey = new();
 
-    public bool IsPrivate(string room) => options.Value.Prefixes.Any(prefix => room.StartsWith(prefix, StringComparison.Ordinal));
+    /// <summary>The prefixes of private rooms, read once (every stream open and top-rooms call asks).</summary>
+    public ImmutableArray<string> Prefixes { get; } = [.. options.Value.Prefixes];
+
+    public bool IsPrivate(string room) => Prefixes.Any(prefix => room.StartsWith(prefix, StringComparison.Ordinal));
 
     /// <summary>When the token a private stream was opened with expires; null for a public room.</summary>
     public static DateTimeOffset? ExpiresAt(HttpContext context) => context.Items[ExpiresKey] as DateTimeOffset?;
@@ -65,7 +71,6 @@ internal sealed class PrivateRooms(IOptions<SubscribeOptions> options) : IEndpoi
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "This token is not for this room");
         }
-        http.User = result.Principal;
         http.Items[ExpiresKey] = result.Properties.ExpiresUtc;
         return await next(context);
     }
