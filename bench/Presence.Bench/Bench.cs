@@ -3,10 +3,11 @@ using System.Diagnostics;
 namespace Presence.Bench;
 
 /// <summary>
-/// <c>Presence.Bench [hold] [fanout] [storm] [churn] [loss] [cluster] [--smoke] [--watchers N,N...] [--hold N] [--rooms R] [--out DIR] [--service DLL] [--baseline DLL] [--silo DLL]</c>:
-/// runs the scenarios (all but cluster by default) against the service and the bare baseline, one
+/// <c>Presence.Bench [hold] [fanout] [storm] [churn] [loss] [cluster] [soak] [--smoke] [--watchers N,N...] [--hold N] [--rooms R] [--minutes M] [--out DIR] [--service DLL] [--baseline DLL] [--silo DLL]</c>:
+/// runs the scenarios (all but cluster and soak by default) against the service and the bare baseline, one
 /// after the other in the same run, prints the tables and writes results.md, results.json and
-/// fanout.svg; the cluster scenario writes cluster.md and cluster.json. <c>--hold</c> and <c>--rooms</c>
+/// fanout.svg; the cluster scenario writes cluster.md and cluster.json, the soak (the service alone,
+/// for <c>--minutes</c>) soak.md and soak.json. <c>--hold</c> and <c>--rooms</c>
 /// size the held streams (of hold and of cluster), <c>--watchers</c> the fan-out rooms (of fanout and of cluster).
 /// </summary>
 internal static class Bench
@@ -16,6 +17,7 @@ internal static class Bench
 
     private static readonly string[] AllScenarios = ["hold", "fanout", "storm", "churn", "loss"];
     private const string Cluster = "cluster";
+    private const string Soak = "soak";
 
     public static async Task<int> Main(string[] args)
     {
@@ -24,7 +26,7 @@ internal static class Bench
             return await Worker.RunAsync(workerArgs);
         }
         var smoke = args.Contains("--smoke");
-        var scenarios = args.Where(arg => arg == Cluster || AllScenarios.Contains(arg)).DefaultIfEmpty().SelectMany(s => s is null ? AllScenarios : [s]).ToList();
+        var scenarios = args.Where(arg => arg is Cluster or Soak || AllScenarios.Contains(arg)).DefaultIfEmpty().SelectMany(s => s is null ? AllScenarios : [s]).ToList();
         var root = RepositoryRoot();
         var configuration = Path.GetFileName(Path.GetDirectoryName(AppContext.BaseDirectory.TrimEnd('/'))!); // Debug or Release, as the bench was built
         var serviceDll = PathOption(args, "--service") ?? Path.Combine(root, $"src/WebFrontend/bin/{configuration}/net10.0/Presence.WebFrontend.dll");
@@ -34,7 +36,8 @@ internal static class Bench
         var sizes = (smoke ? Sizes.Smoke : Sizes.Full).With(
             watchers: Option(args, "--watchers") is { } roomSizes ? [.. roomSizes.Split(',').Select(int.Parse)] : null,
             hold: Option(args, "--hold") is { } hold ? int.Parse(hold) : null,
-            rooms: Option(args, "--rooms") is { } rooms ? int.Parse(rooms) : null);
+            rooms: Option(args, "--rooms") is { } rooms ? int.Parse(rooms) : null,
+            minutes: Option(args, "--minutes") is { } minutes ? double.Parse(minutes, System.Globalization.CultureInfo.InvariantCulture) : null);
 
         var report = new Report { Mode = smoke ? "smoke" : "full", Started = DateTimeOffset.UtcNow, Machine = Machine() };
         var servers = new[] { (Service, serviceDll), (Baseline, baselineDll) };
@@ -58,6 +61,16 @@ internal static class Bench
                     Console.WriteLine();
                     Console.WriteLine(cluster.Markdown());
                 }
+                continue;
+            }
+            if (scenario == Soak)
+            {
+                Console.WriteLine($"soak on {Service} for {sizes.SoakDuration.TotalMinutes:F1} minutes...");
+                await using var server = await ServerProcess.StartAsync(Service, serviceDll, []);
+                var soak = await Presence.Bench.Soak.RunAsync(server, sizes);
+                soak.Write(output);
+                Console.WriteLine();
+                Console.WriteLine(soak.Markdown());
                 continue;
             }
             foreach (var (name, dll) in servers)
@@ -85,7 +98,7 @@ internal static class Bench
             }
         }
 
-        if (scenarios.Any(scenario => scenario != Cluster))
+        if (scenarios.Any(scenario => scenario is not (Cluster or Soak)))
         {
             Targets.Check(report);
             report.Write(output);
@@ -171,6 +184,13 @@ internal sealed record Sizes
     public required TimeSpan ClusterSecondSiloSettle { get; init; }
     /// <summary>How long the counts are watched after the kill: past the lease (30 s) and the renewal after it.</summary>
     public required TimeSpan ClusterKillWindow { get; init; }
+    public required TimeSpan SoakDuration { get; init; }
+    public required int SoakHeld { get; init; }
+    public required int SoakRooms { get; init; }
+    public required int SoakChurnSlots { get; init; }
+    public required double SoakPublishRate { get; init; }
+    public required int SoakStalled { get; init; }
+    public required (TimeSpan Least, TimeSpan Most) SoakStalledLifetime { get; init; }
 
     public static Sizes Full { get; } = new()
     {
@@ -182,6 +202,8 @@ internal sealed record Sizes
         ClusterFrontEnds = 3, ClusterHoldConnections = 50_000, ClusterHoldRooms = 100, ClusterFanOutRoomSizes = [10_000, 30_000],
         ClusterPublishes = 1_000, ClusterPublishRate = 100, ClusterHistoryEvents = 500, ClusterHistoryEventBytes = 64 * 1024,
         ClusterSecondSiloSettle = TimeSpan.FromSeconds(15), ClusterKillWindow = TimeSpan.FromSeconds(50),
+        SoakDuration = TimeSpan.FromMinutes(10), SoakHeld = 2_000, SoakRooms = 20, SoakChurnSlots = 50, SoakPublishRate = 20, SoakStalled = 40,
+        SoakStalledLifetime = (TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(90)),
     };
 
     public static Sizes Smoke { get; } = new()
@@ -194,11 +216,14 @@ internal sealed record Sizes
         ClusterFrontEnds = 3, ClusterHoldConnections = 300, ClusterHoldRooms = 4, ClusterFanOutRoomSizes = [60],
         ClusterPublishes = 50, ClusterPublishRate = 100, ClusterHistoryEvents = 20, ClusterHistoryEventBytes = 64 * 1024,
         ClusterSecondSiloSettle = TimeSpan.FromSeconds(6), ClusterKillWindow = TimeSpan.FromSeconds(15),
+        SoakDuration = TimeSpan.FromSeconds(12), SoakHeld = 40, SoakRooms = 3, SoakChurnSlots = 4, SoakPublishRate = 10, SoakStalled = 4,
+        SoakStalledLifetime = (TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3)),
     };
 
     /// <summary>The sizes given on the command line, for the single-process scenarios and the cluster alike.</summary>
-    public Sizes With(int[]? watchers, int? hold, int? rooms) => this with
+    public Sizes With(int[]? watchers, int? hold, int? rooms, double? minutes) => this with
     {
+        SoakDuration = minutes is { } m ? TimeSpan.FromMinutes(m) : SoakDuration,
         FanOutRoomSizes = watchers ?? FanOutRoomSizes,
         ClusterFanOutRoomSizes = watchers ?? ClusterFanOutRoomSizes,
         HoldConnections = hold ?? HoldConnections,

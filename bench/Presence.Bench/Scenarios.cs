@@ -273,7 +273,7 @@ internal static class Scenarios
     private static TimeSpan CpuTime(IEnumerable<ServerProcess> servers) =>
         servers.Aggregate(TimeSpan.Zero, (sum, server) => sum + server.CpuTime());
 
-    private static HttpClient Publisher(ServerProcess server)
+    public static HttpClient Publisher(ServerProcess server)
     {
         var client = new HttpClient { BaseAddress = server.Address };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ServerProcess.PublishKey);

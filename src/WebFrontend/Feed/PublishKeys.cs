@@ -45,13 +45,19 @@ internal sealed partial class PublishKeys : IEndpointFilter
                 detail: "Send it as 'Authorization: Bearer <key>'."));
         }
 
-        var presented = Digest(authorization[scheme.Length..].Trim());
+        return IsPublishKey(authorization[scheme.Length..].Trim()) ? next(context) : PublishTokenAsync(context, next);
+    }
+
+    /// <summary>Whether <paramref name="presented"/> is one of the keys: every key's digest is compared, each in constant time.</summary>
+    internal bool IsPublishKey(string presented)
+    {
+        var digest = Digest(presented);
         var allowed = false;
-        foreach (var digest in _digests)
+        foreach (var key in _digests)
         {
-            allowed |= CryptographicOperations.FixedTimeEquals(digest, presented);
+            allowed |= CryptographicOperations.FixedTimeEquals(key, digest);
         }
-        return allowed ? next(context) : PublishTokenAsync(context, next);
+        return allowed;
     }
 
     private static async ValueTask<object?> PublishTokenAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)

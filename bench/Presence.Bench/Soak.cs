@@ -1,0 +1,329 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+
+namespace Presence.Bench;
+
+/// <summary>The server's memory and open files, every few seconds of a soak.</summary>
+internal sealed record SoakSample(double Seconds, double RssMb, int OpenFiles);
+
+internal sealed record SoakResult(double Minutes, int Held, int Rooms, int ChurnSlots, int Stalled, double StalledSecondsLeast, double StalledSecondsMost, double PublishRate,
+    long ChurnCycles, long FailedOpens, long StalledCycles, long StalledDropped, long Published, long FailedPublishes,
+    long FeedDelivered, long FeedExpected, long FeedOutOfOrder,
+    double WarmUpRssMb, double EndRssMb, double MaxRssMb, double SlopeMbPerMinute, double CountsExactAfterMs, double EmptyAfterMs,
+    int FilesBefore, int FilesAfter, List<SoakSample> Samples)
+{
+    /// <summary>A memory that grows by less than this after warm-up counts as flat: 30 MB an hour.</summary>
+    public const double FlatSlopeMbPerMinute = 0.5;
+
+    public void Write(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        File.WriteAllText(Path.Combine(directory, "soak.json"), JsonSerializer.Serialize(this, Report.Json));
+        File.WriteAllText(Path.Combine(directory, "soak.md"), Markdown());
+    }
+
+    public string Markdown()
+    {
+        var md = new StringBuilder();
+        md.AppendLine(CultureInfo.InvariantCulture, $"Soak run of {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC on {Bench.Machine()}; load generator on the same machine.");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"**soak**: {Minutes:0.#} minutes against one service process: {Held} streams held in {Rooms} rooms, {ChurnSlots} clients joining and leaving those rooms all the time (each stays 0 to 2 s), {PublishRate:F0} publishes/s over the rooms (one in ten of 16 KiB) plus 2/s of {Soak.FirehoseEventBytes / 1024} KiB into a firehose room, and {Stalled} clients that never read (each stays {StalledSecondsLeast:0.#} to {StalledSecondsMost:0.#} s, then another comes; half of them in the firehose room, where their outboxes overflow and the server drops them). A `?count=false` reader per room checks every feed id.");
+        md.AppendLine();
+        md.AppendLine("| | |");
+        md.AppendLine("|---|---:|");
+        md.AppendLine(Report.Row("churn: open+close cycles (failed opens)", $"{ChurnCycles} ({FailedOpens})"));
+        md.AppendLine(Report.Row("stalled clients (dropped by the server)", $"{StalledCycles} ({StalledDropped})"));
+        md.AppendLine(Report.Row("publishes (failed)", $"{Published} ({FailedPublishes})"));
+        md.AppendLine(Report.Row("feed events read by the checkers, of those published (out of order or twice)", $"{FeedDelivered} of {FeedExpected} ({FeedOutOfOrder})"));
+        md.AppendLine(Report.Row("RSS after warm-up / at the end / most", $"{WarmUpRssMb:F0} / {EndRssMb:F0} / {MaxRssMb:F0} MB"));
+        md.AppendLine(Report.Row("RSS slope after warm-up (least squares)", $"**{SlopeMbPerMinute:F2} MB/min**"));
+        md.AppendLine(Report.Row("every room's count exact, after the load stopped", Report.Ms(CountsExactAfterMs)));
+        md.AppendLine(Report.Row("every room at 0, after the last streams closed", Report.Ms(EmptyAfterMs)));
+        md.AppendLine(Report.Row("open files before / after", $"{FilesBefore} / {FilesAfter}"));
+        md.AppendLine();
+        md.AppendLine("**targets**");
+        md.AppendLine();
+        md.AppendLine($"- {Met(SlopeMbPerMinute <= FlatSlopeMbPerMinute)}: RSS flat after warm-up, {SlopeMbPerMinute:F2} MB/min (at most {FlatSlopeMbPerMinute} MB/min)");
+        md.AppendLine($"- {Met(!double.IsNaN(CountsExactAfterMs) && !double.IsNaN(EmptyAfterMs))}: counts exact (the held streams, then 0 in every room)");
+        md.AppendLine($"- {Met(FeedDelivered == FeedExpected && FeedOutOfOrder == 0 && FailedPublishes == 0)}: every published event read once, in order");
+        md.AppendLine($"- {Met(FilesAfter <= FilesBefore)}: open files back to where they started");
+        return md.ToString();
+    }
+
+    private static string Met(bool met) => met ? "met" : "MISSED";
+}
+
+/// <summary>
+/// Minutes of ordinary life against one service process: viewers held, viewers coming and going,
+/// publishing, clients that stop reading. Afterwards the counts must be exact, every event must
+/// have reached the readers, and the memory and the open files must not have crept up.
+/// </summary>
+internal static class Soak
+{
+    /// <summary>Under the service's 64 KiB limit on an event's data, with the JSON around it.</summary>
+    public const int FirehoseEventBytes = 60 * 1024;
+
+    private const double WarmUpFraction = 0.2;
+    private static readonly TimeSpan SampleEvery = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan SettleTimeout = TimeSpan.FromMinutes(1);
+
+    public static async Task<SoakResult> RunAsync(ServerProcess server, Sizes sizes)
+    {
+        var prefix = $"soak-{Guid.NewGuid():N}-";
+        var rooms = Enumerable.Range(0, sizes.SoakRooms).Select(r => $"{prefix}{r}").Append($"{prefix}firehose").ToArray();
+        var normal = rooms[..^1];
+        var firehose = rooms[^1];
+        await Scenarios.WarmUpAsync(server);
+        var filesBefore = server.OpenFiles();
+
+        using var clients = new SseClients(server.Address);
+        using var publisher = Scenarios.Publisher(server);
+        var checkers = await Task.WhenAll(rooms.Select(room => FeedChecker.OpenAsync(clients, room)));
+        var held = await HeldStream.OpenManyAsync(sizes.SoakHeld, i => (server.Address, $"/rooms/{normal[i % normal.Length]}/events"), firstSource: 40);
+        var heldIn = normal.Select((room, r) => (room, Enumerable.Range(0, sizes.SoakHeld).Count(i => i % normal.Length == r))).ToDictionary();
+
+        var started = Stopwatch.StartNew();
+        var samples = new List<SoakSample>();
+        using var stop = new CancellationTokenSource(sizes.SoakDuration);
+        var churn = new Churn();
+        var stalled = new Stalled();
+        var published = new Published(rooms.Length);
+        var load = Task.WhenAll(
+            churn.RunAsync(clients, normal, sizes.SoakChurnSlots, stop.Token),
+            stalled.RunAsync(server.Address, normal, firehose, sizes.SoakStalled, sizes.SoakStalledLifetime, stop.Token),
+            published.RunAsync(publisher, normal, sizes.SoakPublishRate, stop.Token),
+            published.RunAsync(publisher, [firehose], 2, stop.Token, eventBytes: FirehoseEventBytes, offset: normal.Length));
+        using (var sampling = new PeriodicTimer(SampleEvery))
+        {
+            do
+            {
+                samples.Add(new SoakSample(started.Elapsed.TotalSeconds, server.ResidentBytes() / 1e6, server.OpenFiles()));
+            }
+            while (!stop.IsCancellationRequested && await sampling.WaitForNextTickAsync(CancellationToken.None));
+        }
+        await load;
+        samples.Add(new SoakSample(started.Elapsed.TotalSeconds, server.ResidentBytes() / 1e6, server.OpenFiles()));
+
+        // Exact: what the readers were last told, and the snapshots.
+        var countsExact = Math.Max(
+            await WaitAsync(() => normal.Select((room, r) => checkers[r].Connections == heldIn[room]).All(exact => exact)),
+            await SnapshotsAsync(clients.Any, normal, room => heldIn[room]));
+        await WaitAsync(() => rooms.Select((_, r) => checkers[r].LastId == published.LastId(r)).All(caughtUp => caughtUp));
+        var (delivered, outOfOrder) = (checkers.Sum(c => c.Delivered), checkers.Sum(c => c.OutOfOrder));
+
+        await Load.CloseAllAsync(held);
+        var empty = await SnapshotsAsync(clients.Any, normal, _ => 0);
+        await Load.CloseAllAsync(checkers);
+        clients.Dispose(); // and the connections kept alive for snapshots and publishing
+        publisher.Dispose();
+        await WaitAsync(() => server.OpenFiles() <= filesBefore); // the server closes its side of the sockets when it sees them go
+
+        var afterWarmUp = samples.Where(s => s.Seconds >= WarmUpFraction * sizes.SoakDuration.TotalSeconds).ToList();
+        return new SoakResult(sizes.SoakDuration.TotalMinutes, sizes.SoakHeld, normal.Length, sizes.SoakChurnSlots, sizes.SoakStalled,
+            sizes.SoakStalledLifetime.Least.TotalSeconds, sizes.SoakStalledLifetime.Most.TotalSeconds, sizes.SoakPublishRate,
+            churn.Cycles, churn.Failed, stalled.Cycles, stalled.Dropped, published.Total, published.Failed,
+            delivered, published.Total, outOfOrder,
+            afterWarmUp[0].RssMb, samples[^1].RssMb, samples.Max(s => s.RssMb), Slope(afterWarmUp) * 60, countsExact, empty,
+            filesBefore, server.OpenFiles(), samples);
+    }
+
+    /// <summary>Least-squares slope of RSS over time, in MB per second.</summary>
+    private static double Slope(IReadOnlyList<SoakSample> samples)
+    {
+        var (meanT, meanR) = (samples.Average(s => s.Seconds), samples.Average(s => s.RssMb));
+        var covariance = samples.Sum(s => (s.Seconds - meanT) * (s.RssMb - meanR));
+        var variance = samples.Sum(s => (s.Seconds - meanT) * (s.Seconds - meanT));
+        return variance == 0 ? double.NaN : covariance / variance;
+    }
+
+    private static async Task<double> SnapshotsAsync(HttpClient client, IEnumerable<string> rooms, Func<string, int> expected)
+    {
+        try
+        {
+            return await Load.WaitForCountsAsync(client, rooms, expected, SettleTimeout);
+        }
+        catch (TimeoutException)
+        {
+            return double.NaN;
+        }
+    }
+
+    /// <summary>Milliseconds until <paramref name="condition"/> holds, NaN if it does not within a minute.</summary>
+    private static async Task<double> WaitAsync(Func<bool> condition)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (waited.Elapsed > SettleTimeout)
+            {
+                return double.NaN;
+            }
+            await Task.Delay(20); // polling state that the readers and the server update
+        }
+        return waited.Elapsed.TotalMilliseconds;
+    }
+
+    /// <summary>Viewers that join a room, stay 0 to 2 s and leave, one after the other in each slot; half of them with a viewer id.</summary>
+    private sealed class Churn
+    {
+        private long _cycles;
+        private long _failed;
+
+        public long Cycles => Volatile.Read(ref _cycles);
+        public long Failed => Volatile.Read(ref _failed);
+
+        public Task RunAsync(SseClients clients, string[] rooms, int slots, CancellationToken stop) =>
+            Parallel.ForEachAsync(Enumerable.Range(0, slots), new ParallelOptions { MaxDegreeOfParallelism = slots }, async (slot, _) =>
+            {
+                var random = new Random(slot);
+                while (!stop.IsCancellationRequested)
+                {
+                    var viewer = slot % 2 == 0 ? $"?viewer=soak-{slot}" : "";
+                    try
+                    {
+                        await using var stream = await clients.OpenAsync($"/rooms/{rooms[random.Next(rooms.Length)]}/events{viewer}");
+                        await Task.Delay(random.Next(0, 2000), CancellationToken.None); // how long this viewer stays
+                        Interlocked.Increment(ref _cycles);
+                    }
+                    catch (HttpRequestException)
+                    {
+                        Interlocked.Increment(ref _failed);
+                    }
+                }
+            });
+    }
+
+    /// <summary>
+    /// Clients that send their request and then never read, each for a while, one after the other
+    /// in each slot; half in the firehose room, where the server must drop them once their outbox is full.
+    /// </summary>
+    private sealed class Stalled
+    {
+        private long _cycles;
+        private long _dropped;
+
+        public long Cycles => Volatile.Read(ref _cycles);
+        public long Dropped => Volatile.Read(ref _dropped);
+
+        public Task RunAsync(Uri server, string[] rooms, string firehose, int slots, (TimeSpan Least, TimeSpan Most) lifetime, CancellationToken stop) =>
+            Parallel.ForEachAsync(Enumerable.Range(0, slots), new ParallelOptions { MaxDegreeOfParallelism = slots }, async (slot, _) =>
+            {
+                var random = new Random(1000 + slot);
+                while (!stop.IsCancellationRequested)
+                {
+                    var room = slot % 2 == 0 ? firehose : rooms[random.Next(rooms.Length)];
+                    using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+                    socket.Bind(new IPEndPoint(IPAddress.Parse($"127.0.0.{60 + slot % 16}"), 0));
+                    await socket.ConnectAsync(IPAddress.Parse(server.Host), server.Port, CancellationToken.None);
+                    await socket.SendAsync(Encoding.ASCII.GetBytes($"GET /rooms/{room}/events HTTP/1.1\r\nHost: {server.Authority}\r\n\r\n"), SocketFlags.None);
+                    var stay = lifetime.Least + (lifetime.Most - lifetime.Least) * random.NextDouble();
+                    await Task.Delay(stay, stop).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // how long it hangs there without reading
+                    if (EndedByServer(socket))
+                    {
+                        Interlocked.Increment(ref _dropped);
+                    }
+                    Interlocked.Increment(ref _cycles);
+                }
+            });
+
+        /// <summary>Reads what is waiting without blocking: did the server end the stream (its end of file, or a reset)?</summary>
+        private static bool EndedByServer(Socket socket)
+        {
+            socket.Blocking = false;
+            var buffer = new byte[64 * 1024];
+            for (var read = 0L; read < 256L << 20; )
+            {
+                var got = socket.Receive(buffer, 0, buffer.Length, SocketFlags.None, out var error);
+                if (error == SocketError.WouldBlock)
+                {
+                    return false;
+                }
+                if (error != SocketError.Success || got == 0)
+                {
+                    return true;
+                }
+                read += got;
+            }
+            return false;
+        }
+    }
+
+    /// <summary>Publishes round-robin over rooms at a steady rate, one in ten events of 16 KiB; remembers each room's last id.</summary>
+    private sealed class Published(int rooms)
+    {
+        private readonly long[] _lastIds = new long[rooms];
+        private long _total;
+        private long _failed;
+
+        public long Total => Volatile.Read(ref _total);
+        public long Failed => Volatile.Read(ref _failed);
+        public long LastId(int room) => Volatile.Read(ref _lastIds[room]);
+
+        public async Task RunAsync(HttpClient publisher, string[] rooms, double rate, CancellationToken stop, int? eventBytes = null, int offset = 0)
+        {
+            var large = new string('x', 16 * 1024);
+            using var pace = new PeriodicTimer(TimeSpan.FromSeconds(1 / rate));
+            for (var k = 0; !stop.IsCancellationRequested; k++)
+            {
+                var r = k % rooms.Length;
+                object data = eventBytes is { } bytes ? new string('x', bytes) : k % 10 == 9 ? large : new { k };
+                using var response = await publisher.PostAsJsonAsync($"/rooms/{rooms[r]}/events", new { type = "soak", data }, CancellationToken.None);
+                if (response.StatusCode == HttpStatusCode.Created)
+                {
+                    var id = long.Parse((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, CultureInfo.InvariantCulture);
+                    Volatile.Write(ref _lastIds[offset + r], id);
+                    Interlocked.Increment(ref _total);
+                }
+                else
+                {
+                    Interlocked.Increment(ref _failed);
+                }
+                await pace.WaitForNextTickAsync(CancellationToken.None);
+            }
+        }
+    }
+
+    /// <summary>An uncounted reader of a room: its last count, and whether the feed ids came one by one, from 1 on.</summary>
+    private sealed class FeedChecker : IAsyncDisposable
+    {
+        private Watcher _watcher = null!;
+        private long _lastId;
+        private long _delivered;
+        private long _outOfOrder;
+        private int _connections;
+
+        public long LastId => Volatile.Read(ref _lastId);
+        public long Delivered => Volatile.Read(ref _delivered);
+        public long OutOfOrder => Volatile.Read(ref _outOfOrder);
+        public int Connections => Volatile.Read(ref _connections);
+
+        public static async Task<FeedChecker> OpenAsync(SseClients clients, string room)
+        {
+            var checker = new FeedChecker();
+            checker._watcher = await clients.OpenAsync($"/rooms/{room}/events?count=false", (item, _) => checker.On(item.EventType, item.EventId, item.Data));
+            return checker;
+        }
+
+        private void On(string type, string? eventId, string data)
+        {
+            if (type == "presence")
+            {
+                Volatile.Write(ref _connections, Load.PresenceConnections(data));
+                return;
+            }
+            if (!long.TryParse(eventId, CultureInfo.InvariantCulture, out var id) || id != _lastId + 1)
+            {
+                Interlocked.Increment(ref _outOfOrder); // a gap frame, a hole, or an event twice
+            }
+            Volatile.Write(ref _lastId, Math.Max(id, _lastId));
+            Interlocked.Increment(ref _delivered);
+        }
+
+        public ValueTask DisposeAsync() => _watcher.DisposeAsync();
+    }
+}
