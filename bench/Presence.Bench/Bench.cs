@@ -3,11 +3,12 @@ using System.Diagnostics;
 namespace Presence.Bench;
 
 /// <summary>
-/// <c>Presence.Bench [hold] [fanout] [storm] [churn] [loss] [cluster] [soak] [--smoke] [--watchers N,N...] [--hold N] [--rooms R] [--minutes M] [--out DIR] [--service DLL] [--baseline DLL] [--silo DLL]</c>:
-/// runs the scenarios (all but cluster and soak by default) against the service and the bare baseline, one
+/// <c>Presence.Bench [hold] [fanout] [storm] [churn] [loss] [cluster] [soak] [overload] [--smoke] [--watchers N,N...] [--hold N] [--rooms R] [--minutes M] [--out DIR] [--service DLL] [--baseline DLL] [--silo DLL]</c>:
+/// runs the scenarios (all but cluster, soak and overload by default) against the service and the bare baseline, one
 /// after the other in the same run, prints the tables and writes results.md, results.json and
 /// fanout.svg; the cluster scenario writes cluster.md and cluster.json, the soak (the service alone,
-/// for <c>--minutes</c>) soak.md and soak.json. <c>--hold</c> and <c>--rooms</c>
+/// for <c>--minutes</c>) soak.md and soak.json, overload (the service alone: 21,000 stream requests,
+/// <c>--hold</c>) overload.md and overload.json. <c>--hold</c> and <c>--rooms</c>
 /// size the held streams (of hold and of cluster), <c>--watchers</c> the fan-out rooms (of fanout and of cluster).
 /// </summary>
 internal static class Bench
@@ -18,6 +19,7 @@ internal static class Bench
     private static readonly string[] AllScenarios = ["hold", "fanout", "storm", "churn", "loss"];
     private const string Cluster = "cluster";
     private const string Soak = "soak";
+    private const string Overload = "overload";
 
     public static async Task<int> Main(string[] args)
     {
@@ -26,7 +28,7 @@ internal static class Bench
             return await Worker.RunAsync(workerArgs);
         }
         var smoke = args.Contains("--smoke");
-        var scenarios = args.Where(arg => arg is Cluster or Soak || AllScenarios.Contains(arg)).DefaultIfEmpty().SelectMany(s => s is null ? AllScenarios : [s]).ToList();
+        var scenarios = args.Where(arg => arg is Cluster or Soak or Overload || AllScenarios.Contains(arg)).DefaultIfEmpty().SelectMany(s => s is null ? AllScenarios : [s]).ToList();
         var root = RepositoryRoot();
         var configuration = Path.GetFileName(Path.GetDirectoryName(AppContext.BaseDirectory.TrimEnd('/'))!); // Debug or Release, as the bench was built
         var serviceDll = PathOption(args, "--service") ?? Path.Combine(root, $"src/WebFrontend/bin/{configuration}/net10.0/Presence.WebFrontend.dll");
@@ -66,11 +68,21 @@ internal static class Bench
             if (scenario == Soak)
             {
                 Console.WriteLine($"soak on {Service} for {sizes.SoakDuration.TotalMinutes:F1} minutes...");
-                await using var server = await ServerProcess.StartAsync(Service, serviceDll, []);
+                await using var server = await ServerProcess.StartAsync(Service, serviceDll, [$"--Feed:HistorySize={sizes.SoakHistory}"]);
                 var soak = await Presence.Bench.Soak.RunAsync(server, sizes);
                 soak.Write(output);
                 Console.WriteLine();
                 Console.WriteLine(soak.Markdown());
+                continue;
+            }
+            if (scenario == Overload)
+            {
+                Console.WriteLine($"overload on {Service}: {sizes.OverloadAttempts} stream requests...");
+                await using var server = await ServerProcess.StartAsync(Service, serviceDll, [$"--Limits:MaxStreams={sizes.OverloadMaxStreams}"]);
+                var overload = await Presence.Bench.Overload.RunAsync(server, sizes.OverloadAttempts, sizes.OverloadMaxStreams, sizes.HoldRooms, sizes.ConnectionsPerProcess);
+                overload.Write(output);
+                Console.WriteLine();
+                Console.WriteLine(overload.Markdown());
                 continue;
             }
             foreach (var (name, dll) in servers)
@@ -98,7 +110,7 @@ internal static class Bench
             }
         }
 
-        if (scenarios.Any(scenario => scenario is not (Cluster or Soak)))
+        if (scenarios.Any(scenario => scenario is not (Cluster or Soak or Overload)))
         {
             Targets.Check(report);
             report.Write(output);
@@ -184,8 +196,13 @@ internal sealed record Sizes
     public required TimeSpan ClusterSecondSiloSettle { get; init; }
     /// <summary>How long the counts are watched after the kill: past the lease (30 s) and the renewal after it.</summary>
     public required TimeSpan ClusterKillWindow { get; init; }
+    public required int OverloadAttempts { get; init; }
+    /// <summary>The service's default in full runs.</summary>
+    public required int OverloadMaxStreams { get; init; }
     public required TimeSpan SoakDuration { get; init; }
     public required int SoakHeld { get; init; }
+    /// <summary>Feed:HistorySize of the soak's server; each room's history is filled to it first.</summary>
+    public required int SoakHistory { get; init; }
     public required int SoakRooms { get; init; }
     public required int SoakChurnSlots { get; init; }
     public required double SoakPublishRate { get; init; }
@@ -202,7 +219,8 @@ internal sealed record Sizes
         ClusterFrontEnds = 3, ClusterHoldConnections = 50_000, ClusterHoldRooms = 100, ClusterFanOutRoomSizes = [10_000, 30_000],
         ClusterPublishes = 1_000, ClusterPublishRate = 100, ClusterHistoryEvents = 500, ClusterHistoryEventBytes = 64 * 1024,
         ClusterSecondSiloSettle = TimeSpan.FromSeconds(15), ClusterKillWindow = TimeSpan.FromSeconds(50),
-        SoakDuration = TimeSpan.FromMinutes(10), SoakHeld = 2_000, SoakRooms = 20, SoakChurnSlots = 50, SoakPublishRate = 20, SoakStalled = 40,
+        OverloadAttempts = 21_000, OverloadMaxStreams = 19_000,
+        SoakDuration = TimeSpan.FromMinutes(10), SoakHeld = 2_000, SoakHistory = 500, SoakRooms = 20, SoakChurnSlots = 50, SoakPublishRate = 20, SoakStalled = 40,
         SoakStalledLifetime = (TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(90)),
     };
 
@@ -216,7 +234,8 @@ internal sealed record Sizes
         ClusterFrontEnds = 3, ClusterHoldConnections = 300, ClusterHoldRooms = 4, ClusterFanOutRoomSizes = [60],
         ClusterPublishes = 50, ClusterPublishRate = 100, ClusterHistoryEvents = 20, ClusterHistoryEventBytes = 64 * 1024,
         ClusterSecondSiloSettle = TimeSpan.FromSeconds(6), ClusterKillWindow = TimeSpan.FromSeconds(15),
-        SoakDuration = TimeSpan.FromSeconds(12), SoakHeld = 40, SoakRooms = 3, SoakChurnSlots = 4, SoakPublishRate = 10, SoakStalled = 4,
+        OverloadAttempts = 120, OverloadMaxStreams = 100,
+        SoakDuration = TimeSpan.FromSeconds(12), SoakHeld = 40, SoakHistory = 20, SoakRooms = 3, SoakChurnSlots = 4, SoakPublishRate = 10, SoakStalled = 4,
         SoakStalledLifetime = (TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3)),
     };
 
@@ -227,6 +246,7 @@ internal sealed record Sizes
         FanOutRoomSizes = watchers ?? FanOutRoomSizes,
         ClusterFanOutRoomSizes = watchers ?? ClusterFanOutRoomSizes,
         HoldConnections = hold ?? HoldConnections,
+        OverloadAttempts = hold ?? OverloadAttempts,
         ClusterHoldConnections = hold ?? ClusterHoldConnections,
         HoldRooms = rooms ?? HoldRooms,
         ClusterHoldRooms = rooms ?? ClusterHoldRooms,

@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Collections.Concurrent;
+using System.Globalization;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -32,12 +34,46 @@ internal sealed class HeldStream : IAsyncDisposable
     /// </summary>
     public static Task<HeldStream[]> OpenManyAsync(int count, Func<int, (Uri Server, string Path)> target, int firstSource,
         Action<long, long>? onEventId = null) =>
-        Load.OpenManyAsync(count, (i, cancellationToken) =>
+        Load.OpenManyAsync(count, (i, cancellationToken) => OpenAsync(i, target, firstSource, onEventId, cancellationToken));
+
+    /// <summary>
+    /// Tries to open <paramref name="count"/> streams as <see cref="OpenManyAsync"/> does; a stream the
+    /// server refuses, or a connection that fails, is tallied (by status code, or as <c>error</c>) in the
+    /// outcomes beside the <c>200</c>s instead of failing them all.
+    /// </summary>
+    public static async Task<(HeldStream[] Held, Dictionary<string, int> Outcomes)> TryOpenManyAsync(int count,
+        Func<int, (Uri Server, string Path)> target, int firstSource)
+    {
+        var outcomes = new ConcurrentDictionary<string, int>();
+        void Tally(string outcome) => outcomes.AddOrUpdate(outcome, 1, (_, n) => n + 1);
+        var streams = await Load.OpenManyAsync(count, async (i, cancellationToken) =>
         {
-            var (server, path) = target(i);
-            Load.RequireLoopback(server);
-            return OpenAsync(IPAddress.Parse($"127.0.0.{firstSource + i % SourceAddresses}"), server, path, cancellationToken, onEventId);
+            try
+            {
+                var stream = await OpenAsync(i, target, firstSource, onEventId: null, cancellationToken);
+                Tally("200");
+                return stream;
+            }
+            catch (StreamRefusedException refused)
+            {
+                Tally(refused.Status.ToString(CultureInfo.InvariantCulture));
+            }
+            catch (Exception exception) when (exception is IOException or SocketException)
+            {
+                Tally("error");
+            }
+            return null;
         });
+        return ([.. streams.OfType<HeldStream>()], outcomes.ToDictionary());
+    }
+
+    private static Task<HeldStream> OpenAsync(int i, Func<int, (Uri Server, string Path)> target, int firstSource, Action<long, long>? onEventId,
+        CancellationToken cancellationToken)
+    {
+        var (server, path) = target(i);
+        Load.RequireLoopback(server);
+        return OpenAsync(IPAddress.Parse($"127.0.0.{firstSource + i % SourceAddresses}"), server, path, cancellationToken, onEventId);
+    }
 
     /// <summary>Opens a stream; <paramref name="onEventId"/>, if given, gets each event id with the timestamp it arrived at.</summary>
     private static async Task<HeldStream> OpenAsync(IPAddress source, Uri server, string path, CancellationToken cancellationToken,
@@ -69,6 +105,10 @@ internal sealed class HeldStream : IAsyncDisposable
         int body;
         while (!HasFirstEvent(received.AsSpan(0, length), out body))
         {
+            if (body > 0 && !received.AsSpan().StartsWith("HTTP/1.1 200 "u8))
+            {
+                throw new StreamRefusedException(int.Parse(received.AsSpan(9, 3), CultureInfo.InvariantCulture));
+            }
             if (length == received.Length)
             {
                 throw new IOException("no event in the first 8 KB of the response");
@@ -80,10 +120,6 @@ internal sealed class HeldStream : IAsyncDisposable
             }
             length += read;
         }
-        if (!received.AsSpan().StartsWith("HTTP/1.1 200 "u8))
-        {
-            throw new IOException($"the server answered {Encoding.ASCII.GetString(received, 0, received.AsSpan().IndexOf("\r\n"u8))}");
-        }
         if (_ids is not null && received.AsSpan(0, body).IndexOf("Transfer-Encoding: chunked"u8) < 0)
         {
             throw new IOException("the event ids are read from a chunked response body, and this one is not chunked");
@@ -91,10 +127,11 @@ internal sealed class HeldStream : IAsyncDisposable
         _ids?.Scan(received.AsSpan(body, length - body), Stopwatch.GetTimestamp());
     }
 
+    /// <summary>Whether the response's first event is complete; <paramref name="body"/>: where the body starts, 0 until the headers are complete.</summary>
     private static bool HasFirstEvent(ReadOnlySpan<byte> response, out int body)
     {
         var headerEnd = response.IndexOf(HeaderEnd);
-        body = headerEnd + HeaderEnd.Length;
+        body = headerEnd < 0 ? 0 : headerEnd + HeaderEnd.Length;
         if (headerEnd < 0)
         {
             return false;
@@ -132,4 +169,10 @@ internal sealed class HeldStream : IAsyncDisposable
         _socket.Dispose();
         await _draining;
     }
+}
+
+/// <summary>The server answered the stream's request with another status than 200.</summary>
+internal sealed class StreamRefusedException(int status) : IOException($"the server answered {status}")
+{
+    public int Status { get; } = status;
 }

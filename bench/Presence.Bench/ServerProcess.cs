@@ -121,6 +121,21 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public int OpenFiles() => Directory.GetFiles($"/proc/{_process.Id}/fd").Length;
 
+    /// <summary>The open files that are sockets.</summary>
+    public int OpenSockets() => Directory.GetFiles($"/proc/{_process.Id}/fd").Count(IsSocket);
+
+    private static bool IsSocket(string fd)
+    {
+        try
+        {
+            return File.ResolveLinkTarget(fd, returnFinalTarget: false)?.FullName.Contains("socket:[", StringComparison.Ordinal) == true;
+        }
+        catch (IOException)
+        {
+            return false; // closed since the directory was listed
+        }
+    }
+
     /// <summary>SIGKILL: no goodbye to anyone.</summary>
     public async Task KillAsync()
     {

@@ -15,7 +15,7 @@ internal sealed record SoakResult(double Minutes, int Held, int Rooms, int Churn
     long ChurnCycles, long FailedOpens, long StalledCycles, long StalledDropped, long Published, long FailedPublishes,
     long FeedDelivered, long FeedExpected, long FeedOutOfOrder,
     double WarmUpRssMb, double EndRssMb, double MaxRssMb, double SlopeMbPerMinute, double CountsExactAfterMs, double EmptyAfterMs,
-    int FilesBefore, int FilesAfter, List<SoakSample> Samples)
+    int FilesBefore, int FilesAfter, int SocketsBefore, int SocketsAfter, int HistorySize, List<SoakSample> Samples)
 {
     /// <summary>A memory that grows by less than this after warm-up counts as flat: 30 MB an hour.</summary>
     public const double FlatSlopeMbPerMinute = 0.5;
@@ -32,7 +32,7 @@ internal sealed record SoakResult(double Minutes, int Held, int Rooms, int Churn
         var md = new StringBuilder();
         md.AppendLine(CultureInfo.InvariantCulture, $"Soak run of {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC on {Bench.Machine()}; load generator on the same machine.");
         md.AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"**soak**: {Minutes:0.#} minutes against one service process: {Held} streams held in {Rooms} rooms, {ChurnSlots} clients joining and leaving those rooms all the time (each stays 0 to 2 s), {PublishRate:F0} publishes/s over the rooms (one in ten of 16 KiB) plus 2/s of {Soak.FirehoseEventBytes / 1024} KiB into a firehose room, and {Stalled} clients that never read (each stays {StalledSecondsLeast:0.#} to {StalledSecondsMost:0.#} s, then another comes; half of them in the firehose room, where their outboxes overflow and the server drops them). A `?count=false` reader per room checks every feed id.");
+        md.AppendLine(CultureInfo.InvariantCulture, $"**soak**: {Minutes:0.#} minutes against one service process: {Held} streams held in {Rooms} rooms, {ChurnSlots} clients joining and leaving those rooms all the time (each stays 0 to 2 s), {PublishRate:F0} publishes/s over the rooms (one in ten of 16 KiB) plus {Soak.FirehoseRate:0}/s of {Soak.FirehoseEventBytes / 1024} KiB into a firehose room, and {Stalled} clients that never read (each stays {StalledSecondsLeast:0.#} to {StalledSecondsMost:0.#} s, then another comes; half of them in the firehose room, where their outboxes overflow and the server drops them). Before it all, every room's history was filled to `Feed:HistorySize` ({HistorySize}), so that the measured memory is not the histories filling up; a `?count=false` reader per room checks every feed id.");
         md.AppendLine();
         md.AppendLine("| | |");
         md.AppendLine("|---|---:|");
@@ -44,14 +44,14 @@ internal sealed record SoakResult(double Minutes, int Held, int Rooms, int Churn
         md.AppendLine(Report.Row("RSS slope after warm-up (least squares)", $"**{SlopeMbPerMinute:F2} MB/min**"));
         md.AppendLine(Report.Row("every room's count exact, after the load stopped", Report.Ms(CountsExactAfterMs)));
         md.AppendLine(Report.Row("every room at 0, after the last streams closed", Report.Ms(EmptyAfterMs)));
-        md.AppendLine(Report.Row("open files before / after", $"{FilesBefore} / {FilesAfter}"));
+        md.AppendLine(Report.Row("open files before / after (of them sockets)", $"{FilesBefore} / {FilesAfter} ({SocketsBefore} / {SocketsAfter})"));
         md.AppendLine();
         md.AppendLine("**targets**");
         md.AppendLine();
         md.AppendLine($"- {Met(SlopeMbPerMinute <= FlatSlopeMbPerMinute)}: RSS flat after warm-up, {SlopeMbPerMinute:F2} MB/min (at most {FlatSlopeMbPerMinute} MB/min)");
         md.AppendLine($"- {Met(!double.IsNaN(CountsExactAfterMs) && !double.IsNaN(EmptyAfterMs))}: counts exact (the held streams, then 0 in every room)");
         md.AppendLine($"- {Met(FeedDelivered == FeedExpected && FeedOutOfOrder == 0 && FailedPublishes == 0)}: every published event read once, in order");
-        md.AppendLine($"- {Met(FilesAfter <= FilesBefore)}: open files back to where they started");
+        md.AppendLine($"- {Met(SocketsAfter <= SocketsBefore)}: open sockets back to where they started (other open files may grow by the framework files loaded on first use, e.g. for a first stack trace)");
         return md.ToString();
     }
 
@@ -68,6 +68,8 @@ internal static class Soak
     /// <summary>Under the service's 64 KiB limit on an event's data, with the JSON around it.</summary>
     public const int FirehoseEventBytes = 60 * 1024;
 
+    public const double FirehoseRate = 2;
+
     private const double WarmUpFraction = 0.2;
     private static readonly TimeSpan SampleEvery = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromMinutes(1);
@@ -79,11 +81,13 @@ internal static class Soak
         var normal = rooms[..^1];
         var firehose = rooms[^1];
         await Scenarios.WarmUpAsync(server);
-        var filesBefore = server.OpenFiles();
-
         using var clients = new SseClients(server.Address);
         using var publisher = Scenarios.Publisher(server);
-        var checkers = await Task.WhenAll(rooms.Select(room => FeedChecker.OpenAsync(clients, room)));
+        var published = new Published(rooms, normal.Length);
+        await published.FillAsync(publisher, sizes.SoakHistory);
+        var (filesBefore, socketsBefore) = (server.OpenFiles(), server.OpenSockets());
+
+        var checkers = await Task.WhenAll(rooms.Select((room, r) => FeedChecker.OpenAsync(clients, room, published.LastId(r))));
         var held = await HeldStream.OpenManyAsync(sizes.SoakHeld, i => (server.Address, $"/rooms/{normal[i % normal.Length]}/events"), firstSource: 40);
         var heldIn = normal.Select((room, r) => (room, Enumerable.Range(0, sizes.SoakHeld).Count(i => i % normal.Length == r))).ToDictionary();
 
@@ -92,12 +96,11 @@ internal static class Soak
         using var stop = new CancellationTokenSource(sizes.SoakDuration);
         var churn = new Churn();
         var stalled = new Stalled();
-        var published = new Published(rooms.Length);
         var load = Task.WhenAll(
             churn.RunAsync(clients, normal, sizes.SoakChurnSlots, stop.Token),
             stalled.RunAsync(server.Address, normal, firehose, sizes.SoakStalled, sizes.SoakStalledLifetime, stop.Token),
-            published.RunAsync(publisher, normal, sizes.SoakPublishRate, stop.Token),
-            published.RunAsync(publisher, [firehose], 2, stop.Token, eventBytes: FirehoseEventBytes, offset: normal.Length));
+            published.RunAsync(publisher, first: 0, normal.Length, sizes.SoakPublishRate, stop.Token),
+            published.RunAsync(publisher, first: normal.Length, 1, FirehoseRate, stop.Token));
         using (var sampling = new PeriodicTimer(SampleEvery))
         {
             do
@@ -121,7 +124,7 @@ internal static class Soak
         await Load.CloseAllAsync(checkers);
         clients.Dispose(); // and the connections kept alive for snapshots and publishing
         publisher.Dispose();
-        await WaitAsync(() => server.OpenFiles() <= filesBefore); // the server closes its side of the sockets when it sees them go
+        await WaitAsync(() => server.OpenSockets() <= socketsBefore); // the server closes its side of the sockets when it sees them go
 
         var afterWarmUp = samples.Where(s => s.Seconds >= WarmUpFraction * sizes.SoakDuration.TotalSeconds).ToList();
         return new SoakResult(sizes.SoakDuration.TotalMinutes, sizes.SoakHeld, normal.Length, sizes.SoakChurnSlots, sizes.SoakStalled,
@@ -129,7 +132,7 @@ internal static class Soak
             churn.Cycles, churn.Failed, stalled.Cycles, stalled.Dropped, published.Total, published.Failed,
             delivered, published.Total, outOfOrder,
             afterWarmUp[0].RssMb, samples[^1].RssMb, samples.Max(s => s.RssMb), Slope(afterWarmUp) * 60, countsExact, empty,
-            filesBefore, server.OpenFiles(), samples);
+            filesBefore, server.OpenFiles(), socketsBefore, server.OpenSockets(), sizes.SoakHistory, samples);
     }
 
     /// <summary>Least-squares slope of RSS over time, in MB per second.</summary>
@@ -253,10 +256,16 @@ internal static class Soak
         }
     }
 
-    /// <summary>Publishes round-robin over rooms at a steady rate, one in ten events of 16 KiB; remembers each room's last id.</summary>
-    private sealed class Published(int rooms)
+    /// <summary>
+    /// Publishes to the rooms and remembers each room's last id: one in ten events of 16 KiB in the
+    /// first <c>normal</c> rooms, every event of <see cref="FirehoseEventBytes"/> in the others.
+    /// </summary>
+    private sealed class Published(string[] rooms, int normal)
     {
-        private readonly long[] _lastIds = new long[rooms];
+        private static readonly string Large = new('x', 16 * 1024);
+        private static readonly string Firehose = new('x', FirehoseEventBytes);
+
+        private readonly long[] _lastIds = new long[rooms.Length];
         private long _total;
         private long _failed;
 
@@ -264,26 +273,43 @@ internal static class Soak
         public long Failed => Volatile.Read(ref _failed);
         public long LastId(int room) => Volatile.Read(ref _lastIds[room]);
 
-        public async Task RunAsync(HttpClient publisher, string[] rooms, double rate, CancellationToken stop, int? eventBytes = null, int offset = 0)
+        /// <summary>Fills every room's history with <paramref name="events"/> events (not counted in the total; failures are).</summary>
+        public async Task FillAsync(HttpClient publisher, int events)
         {
-            var large = new string('x', 16 * 1024);
+            await Parallel.ForEachAsync(Enumerable.Range(0, rooms.Length), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (r, _) =>
+            {
+                for (var k = 0; k < events; k++)
+                {
+                    await PublishAsync(publisher, r, k);
+                }
+            });
+            _total = 0; // the soak counts what it publishes itself; failures count from the start
+        }
+
+        /// <summary>Publishes round-robin over rooms <paramref name="first"/> to <paramref name="first"/> + <paramref name="count"/> - 1, at a steady rate.</summary>
+        public async Task RunAsync(HttpClient publisher, int first, int count, double rate, CancellationToken stop)
+        {
             using var pace = new PeriodicTimer(TimeSpan.FromSeconds(1 / rate));
             for (var k = 0; !stop.IsCancellationRequested; k++)
             {
-                var r = k % rooms.Length;
-                object data = eventBytes is { } bytes ? new string('x', bytes) : k % 10 == 9 ? large : new { k };
-                using var response = await publisher.PostAsJsonAsync($"/rooms/{rooms[r]}/events", new { type = "soak", data }, CancellationToken.None);
-                if (response.StatusCode == HttpStatusCode.Created)
-                {
-                    var id = long.Parse((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, CultureInfo.InvariantCulture);
-                    Volatile.Write(ref _lastIds[offset + r], id);
-                    Interlocked.Increment(ref _total);
-                }
-                else
-                {
-                    Interlocked.Increment(ref _failed);
-                }
+                await PublishAsync(publisher, first + k % count, k / count);
                 await pace.WaitForNextTickAsync(CancellationToken.None);
+            }
+        }
+
+        private async Task PublishAsync(HttpClient publisher, int r, int k)
+        {
+            object data = r >= normal ? Firehose : k % 10 == 9 ? Large : new { k };
+            using var response = await publisher.PostAsJsonAsync($"/rooms/{rooms[r]}/events", new { type = "soak", data }, CancellationToken.None);
+            if (response.StatusCode == HttpStatusCode.Created)
+            {
+                var id = long.Parse((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, CultureInfo.InvariantCulture);
+                Volatile.Write(ref _lastIds[r], id);
+                Interlocked.Increment(ref _total);
+            }
+            else
+            {
+                Interlocked.Increment(ref _failed);
             }
         }
     }
@@ -302,10 +328,11 @@ internal static class Soak
         public long OutOfOrder => Volatile.Read(ref _outOfOrder);
         public int Connections => Volatile.Read(ref _connections);
 
-        public static async Task<FeedChecker> OpenAsync(SseClients clients, string room)
+        /// <summary>Opens the reader after the event <paramref name="lastId"/>, as a client that had it would.</summary>
+        public static async Task<FeedChecker> OpenAsync(SseClients clients, string room, long lastId)
         {
-            var checker = new FeedChecker();
-            checker._watcher = await clients.OpenAsync($"/rooms/{room}/events?count=false", (item, _) => checker.On(item.EventType, item.EventId, item.Data));
+            var checker = new FeedChecker { _lastId = lastId };
+            checker._watcher = await clients.OpenAsync($"/rooms/{room}/events?count=false&lastEventId={lastId}", (item, _) => checker.On(item.EventType, item.EventId, item.Data));
             return checker;
         }
 

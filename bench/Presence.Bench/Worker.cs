@@ -5,10 +5,12 @@ namespace Presence.Bench;
 /// <summary>
 /// Another bench process holding event streams: one process can only hold about 19,900 sockets,
 /// and an abrupt client loss needs a process to kill.
-/// Arguments: <c>worker &lt;servers&gt; &lt;room prefix&gt; &lt;rooms&gt; &lt;first index&gt; &lt;count&gt; &lt;first source address&gt; &lt;events&gt;</c>:
+/// Arguments: <c>worker &lt;servers&gt; &lt;room prefix&gt; &lt;rooms&gt; &lt;first index&gt; &lt;count&gt; &lt;first source address&gt; &lt;events&gt; [tolerant]</c>:
 /// stream i (from first index on) goes to room i mod rooms on server i mod servers (a comma-separated list).
 /// Prints <c>ready &lt;ms&gt;</c> once every stream is open (its first event arrived), then holds them until
-/// standard input closes. The streams are <see cref="HeldStream"/>s. With events &gt; 0 it tallies feed
+/// standard input closes; <c>tolerant</c>, it tries each stream once, holds those the server accepted
+/// and prints the outcomes on the ready line: <c>ready &lt;ms&gt; 200=&lt;n&gt; 503=&lt;n&gt; error=&lt;n&gt;</c>. Held
+/// streams are <see cref="HeldStream"/>s. With events &gt; 0 it tallies feed
 /// event ids 1 to events: prints <c>has &lt;id&gt;</c> once every one of its streams has had the event, and,
 /// when standard input closes, <c>tally &lt;id&gt; &lt;deliveries&gt; &lt;last arrival timestamp&gt;</c> for each id.
 /// </summary>
@@ -33,10 +35,20 @@ internal static class Worker
             }
         }
 
+        (Uri, string) Target(int i) => (servers[(first + i) % servers.Length], $"/rooms/{prefix}{(first + i) % rooms}/events");
         var started = Stopwatch.StartNew();
-        var streams = await HeldStream.OpenManyAsync(count, i => (servers[(first + i) % servers.Length], $"/rooms/{prefix}{(first + i) % rooms}/events"),
-            firstSource, events > 0 ? OnEventId : null);
-        Console.WriteLine($"ready {started.ElapsedMilliseconds}");
+        HeldStream[] streams;
+        var outcomes = "";
+        if (args is [.., "tolerant"])
+        {
+            (streams, var tally) = await HeldStream.TryOpenManyAsync(count, Target, firstSource);
+            outcomes = string.Concat(tally.Select(outcome => $" {outcome.Key}={outcome.Value}"));
+        }
+        else
+        {
+            streams = await HeldStream.OpenManyAsync(count, Target, firstSource, events > 0 ? OnEventId : null);
+        }
+        Console.WriteLine($"ready {started.ElapsedMilliseconds}{outcomes}");
         await Console.In.ReadToEndAsync();
         for (var k = 0; k < events; k++)
         {
@@ -53,25 +65,30 @@ internal sealed class WorkerProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly Task _reading;
 
-    private WorkerProcess(Process process, Action<string[]> onLine)
+    private WorkerProcess(Process process, string[] ready, Action<string[]> onLine)
     {
         _process = process;
+        Outcomes = ready.Skip(2).Select(outcome => outcome.Split('=')).ToDictionary(pair => pair[0], pair => int.Parse(pair[1]));
         _reading = ReadAsync(onLine);
     }
 
+    /// <summary>A tolerant worker's tally of the answers it got: how many 200s, 503s, failed connections.</summary>
+    public Dictionary<string, int> Outcomes { get; }
+
     public static async Task<WorkerProcess> StartAsync(IReadOnlyList<Uri> servers, string roomPrefix, int rooms, int first, int count, int firstSource,
-        int events = 0, Action<string[]>? onLine = null)
+        int events = 0, Action<string[]>? onLine = null, bool tolerant = false)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true };
         foreach (var argument in new[] { typeof(Worker).Assembly.Location, "worker", string.Join(',', servers), roomPrefix,
-                     rooms.ToString(), first.ToString(), count.ToString(), firstSource.ToString(), events.ToString() })
+                     rooms.ToString(), first.ToString(), count.ToString(), firstSource.ToString(), events.ToString(), tolerant ? "tolerant" : "" })
         {
             start.ArgumentList.Add(argument);
         }
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start a worker");
+        string? line;
         try
         {
-            var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(5));
+            line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(5));
             if (line?.StartsWith("ready ", StringComparison.Ordinal) != true)
             {
                 throw new InvalidOperationException($"a worker ended before its streams were open: '{line}'");
@@ -83,7 +100,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
             process.Dispose();
             throw;
         }
-        return new WorkerProcess(process, onLine ?? (_ => { }));
+        return new WorkerProcess(process, line.Split(' '), onLine ?? (_ => { }));
     }
 
     private async Task ReadAsync(Action<string[]> onLine)
@@ -143,17 +160,19 @@ internal sealed class HeldRooms : IAsyncDisposable
     public double ConnectSeconds { get; }
 
     /// <summary>
-    /// Completes once every stream is open. With <paramref name="events"/> &gt; 0 the workers tally
+    /// Completes once every stream is open (<paramref name="tolerant"/>: once each was tried, see
+    /// <see cref="Outcomes"/>). With <paramref name="events"/> &gt; 0 the workers tally
     /// feed event ids (see <see cref="Worker"/>); <paramref name="onLine"/> gets their lines after
     /// <c>ready</c>, split at spaces.
     /// </summary>
     public static async Task<HeldRooms> OpenAsync(IReadOnlyList<ServerProcess> servers, string prefix, int connections, int rooms, int perProcess,
-        int events = 0, Action<string[]>? onLine = null)
+        int events = 0, Action<string[]>? onLine = null, bool tolerant = false)
     {
         var addresses = servers.Select(server => server.Address).ToList();
         var started = Stopwatch.StartNew();
         var starting = Enumerable.Range(0, ProcessesFor(connections, perProcess)).Select(p => WorkerProcess.StartAsync(addresses, prefix, rooms,
-            first: p * perProcess, Math.Min(perProcess, connections - p * perProcess), firstSource: 2 + p * HeldStream.SourceAddresses, events, onLine)).ToList();
+            first: p * perProcess, Math.Min(perProcess, connections - p * perProcess), firstSource: 2 + p * HeldStream.SourceAddresses, events, onLine,
+            tolerant)).ToList();
         try
         {
             var workers = await Task.WhenAll(starting);
@@ -168,6 +187,10 @@ internal sealed class HeldRooms : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>Tolerant workers' tallies of the answers they got, summed.</summary>
+    public Dictionary<string, int> Outcomes => _workers.SelectMany(worker => worker.Outcomes)
+        .GroupBy(outcome => outcome.Key, outcome => outcome.Value).ToDictionary(g => g.Key, g => g.Sum());
 
     public static int ProcessesFor(int connections, int perProcess) => (connections + perProcess - 1) / perProcess;
 

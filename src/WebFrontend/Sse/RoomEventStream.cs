@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Presence.Grains.Interfaces;
@@ -70,6 +71,11 @@ internal sealed partial class RoomEventStream(
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             // The client went away: the normal end of an event stream.
+        }
+        catch (Exception exception) when (exception is IOException or SocketException)
+        {
+            // Writing to the client failed: it reset the connection, or stopped acknowledging
+            // (dead-client detection timed it out). Also a normal end, not an error of ours.
         }
         finally
         {
