@@ -121,6 +121,15 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public int OpenFiles() => Directory.GetFiles($"/proc/{_process.Id}/fd").Length;
 
+    /// <summary>How many lines of its log so far contain <paramref name="text"/>.</summary>
+    public int LogLines(string text)
+    {
+        lock (_gate)
+        {
+            return File.ReadLines(LogPath).Count(line => line.Contains(text, StringComparison.Ordinal));
+        }
+    }
+
     /// <summary>The open files that are sockets.</summary>
     public int OpenSockets() => Directory.GetFiles($"/proc/{_process.Id}/fd").Count(IsSocket);
 

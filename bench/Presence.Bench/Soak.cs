@@ -15,7 +15,8 @@ internal sealed record SoakResult(double Minutes, int Held, int Rooms, int Churn
     long ChurnCycles, long FailedOpens, long StalledCycles, long StalledDropped, long Published, long FailedPublishes,
     long FeedDelivered, long FeedExpected, long FeedOutOfOrder,
     double WarmUpRssMb, double EndRssMb, double MaxRssMb, double SlopeMbPerMinute, double CountsExactAfterMs, double EmptyAfterMs,
-    int FilesBefore, int FilesAfter, int SocketsBefore, int SocketsAfter, int HistorySize, List<SoakSample> Samples)
+    int FilesBefore, int FilesAfter, int SocketsBefore, int SocketsAfter, int HistorySize, int UnhandledExceptions, int KestrelSendTimeouts,
+    List<SoakSample> Samples)
 {
     /// <summary>A memory that grows by less than this after warm-up counts as flat: 30 MB an hour.</summary>
     public const double FlatSlopeMbPerMinute = 0.5;
@@ -44,6 +45,8 @@ internal sealed record SoakResult(double Minutes, int Held, int Rooms, int Churn
         md.AppendLine(Report.Row("RSS slope after warm-up (least squares)", $"**{SlopeMbPerMinute:F2} MB/min**"));
         md.AppendLine(Report.Row("every room's count exact, after the load stopped", Report.Ms(CountsExactAfterMs)));
         md.AppendLine(Report.Row("every room at 0, after the last streams closed", Report.Ms(EmptyAfterMs)));
+        md.AppendLine(Report.Row("unhandled request exceptions in the server's log", UnhandledExceptions));
+        md.AppendLine(Report.Row("Kestrel's own errors for a send that timed out (dead-client detection of a client that stopped reading)", KestrelSendTimeouts));
         md.AppendLine(Report.Row("open files before / after (of them sockets)", $"{FilesBefore} / {FilesAfter} ({SocketsBefore} / {SocketsAfter})"));
         md.AppendLine();
         md.AppendLine("**targets**");
@@ -51,6 +54,7 @@ internal sealed record SoakResult(double Minutes, int Held, int Rooms, int Churn
         md.AppendLine($"- {Met(SlopeMbPerMinute <= FlatSlopeMbPerMinute)}: RSS flat after warm-up, {SlopeMbPerMinute:F2} MB/min (at most {FlatSlopeMbPerMinute} MB/min)");
         md.AppendLine($"- {Met(!double.IsNaN(CountsExactAfterMs) && !double.IsNaN(EmptyAfterMs))}: counts exact (the held streams, then 0 in every room)");
         md.AppendLine($"- {Met(FeedDelivered == FeedExpected && FeedOutOfOrder == 0 && FailedPublishes == 0)}: every published event read once, in order");
+        md.AppendLine($"- {Met(UnhandledExceptions == 0)}: no unhandled exception");
         md.AppendLine($"- {Met(SocketsAfter <= SocketsBefore)}: open sockets back to where they started (other open files may grow by the framework files loaded on first use, e.g. for a first stack trace)");
         return md.ToString();
     }
@@ -132,7 +136,8 @@ internal static class Soak
             churn.Cycles, churn.Failed, stalled.Cycles, stalled.Dropped, published.Total, published.Failed,
             delivered, published.Total, outOfOrder,
             afterWarmUp[0].RssMb, samples[^1].RssMb, samples.Max(s => s.RssMb), Slope(afterWarmUp) * 60, countsExact, empty,
-            filesBefore, server.OpenFiles(), socketsBefore, server.OpenSockets(), sizes.SoakHistory, samples);
+            filesBefore, server.OpenFiles(), socketsBefore, server.OpenSockets(), sizes.SoakHistory,
+            server.LogLines("An unhandled exception"), server.LogLines("Unexpected exception in TimingPipeFlusher.FlushAsync"), samples);
     }
 
     /// <summary>Least-squares slope of RSS over time, in MB per second.</summary>

@@ -52,6 +52,9 @@ public sealed class SilentClientTests(ITestOutputHelper output)
         await watcher.WaitUntilAsync(w => w.LatestConnections == 1, Bound);
         output.WriteLine($"dropped from the counts {sinceCut.Elapsed.TotalSeconds:0.00} s after its packets stopped (bound {Bound.TotalSeconds} s)");
         Assert.False(client.HasExited, "the client ended; it was only to go silent");
+        // Its connection timed out (ETIMEDOUT): the normal end of a stream, not an unhandled exception.
+        var unhandled = await Assert.ThrowsAsync<InvalidOperationException>(() => frontEnd.WaitForOutputAsync("An unhandled exception", TimeSpan.FromSeconds(2)));
+        Assert.Contains("did not write", unhandled.Message);
     }
 
     private static int KeepAlives(NodeProcess client) => client.Lines.Count(line => line == ": keep-alive");

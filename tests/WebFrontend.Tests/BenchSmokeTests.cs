@@ -50,6 +50,7 @@ public sealed class BenchSmokeTests
         Assert.Equal(0, soak.GetProperty("failedPublishes").GetInt64());
         Assert.Equal(soak.GetProperty("feedExpected").GetInt64(), soak.GetProperty("feedDelivered").GetInt64());
         Assert.Equal(0, soak.GetProperty("feedOutOfOrder").GetInt64());
+        Assert.Equal(0, soak.GetProperty("unhandledExceptions").GetInt32());
         Assert.Equal(JsonValueKind.Number, soak.GetProperty("countsExactAfterMs").ValueKind);
         Assert.Equal(JsonValueKind.Number, soak.GetProperty("emptyAfterMs").ValueKind);
         Assert.NotEmpty(soak.GetProperty("samples").EnumerateArray());
