@@ -21,6 +21,8 @@ public static class SiloBuilderExtensions
     {
         silo.Services.AddValidatedOptions<PresenceOptions>(PresenceOptions.Section);
         silo.Services.AddValidatedOptions<FeedOptions>(FeedOptions.Section);
+        silo.Services.AddMetrics();
+        silo.Services.AddSingleton<GrainMetrics>();
         silo.AddIncomingGrainCallFilter<StorageFailureFilter>();
         silo.AddMemoryStreams(RoomStreams.ProviderName, streams => streams.ConfigurePullingAgent(agent =>
             // The default 100 ms poll would be added to the latency of every count and event; at
