@@ -34,7 +34,7 @@ internal static class PublishOutcomes
         }
     }
 
-    public static string Outcome(int status) => status switch
+    private static string Outcome(int status) => status switch
     {
         StatusCodes.Status201Created => "created",
         StatusCodes.Status400BadRequest => "invalid",
