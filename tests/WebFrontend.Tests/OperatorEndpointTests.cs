@@ -65,6 +65,25 @@ public sealed partial class OperatorEndpointTests(PresenceFactory factory)
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
     }
 
+    [Fact]
+    public async Task Dashboard_IsAbsent_WhenDisabled_WhileMetricsStayOn()
+    {
+        await using var disabled = factory.WithWebHostBuilder(builder => builder.UseSetting("Dashboard:Enabled", "false"));
+        var client = disabled.CreateClient();
+
+        using var page = await client.GetAsync("/dashboard");
+        using var api = await client.GetAsync("/dashboard/ClusterStats");
+        using var metrics = await client.GetAsync("/metrics");
+        var document = await client.GetStringAsync("/openapi/v1.json");
+
+        Assert.Equal(HttpStatusCode.NotFound, page.StatusCode);
+        Assert.Equal("application/problem+json", page.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(HttpStatusCode.NotFound, api.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+        Assert.Contains("presence_streams_open", await metrics.Content.ReadAsStringAsync());
+        Assert.DoesNotContain("/dashboard", document);
+    }
+
     /// <summary>The <c>method path</c> of every row of the README's "HTTP contract" table, without query strings.</summary>
     private static List<(string Method, string Path)> ReadmeContract()
     {
@@ -82,35 +101,4 @@ public sealed partial class OperatorEndpointTests(PresenceFactory factory)
 
     [GeneratedRegex(@"^\| `(GET|POST|PUT|PATCH|DELETE) (/[^`?]*)[^`]*` \|")]
     private static partial Regex ContractRow();
-}
-
-/// <summary>The service with <c>Dashboard:Enabled=false</c>.</summary>
-public sealed class NoDashboardFactory : PresenceFactory
-{
-    protected override void ConfigureWebHost(IWebHostBuilder builder)
-    {
-        base.ConfigureWebHost(builder);
-        builder.UseSetting("Dashboard:Enabled", "false");
-    }
-}
-
-public sealed class DashboardDisabledTests(NoDashboardFactory factory) : IClassFixture<NoDashboardFactory>
-{
-    [Fact]
-    public async Task Dashboard_IsAbsent_WhenDisabled_WhileMetricsStayOn()
-    {
-        var client = factory.CreateClient();
-
-        using var page = await client.GetAsync("/dashboard");
-        using var api = await client.GetAsync("/dashboard/ClusterStats");
-        using var metrics = await client.GetAsync("/metrics");
-        var document = await client.GetStringAsync("/openapi/v1.json");
-
-        Assert.Equal(HttpStatusCode.NotFound, page.StatusCode);
-        Assert.Equal("application/problem+json", page.Content.Headers.ContentType?.MediaType);
-        Assert.Equal(HttpStatusCode.NotFound, api.StatusCode);
-        Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
-        Assert.Contains("presence_streams_open", await metrics.Content.ReadAsStringAsync());
-        Assert.DoesNotContain("/dashboard", document);
-    }
 }
