@@ -17,6 +17,7 @@ state="$root/.cluster"
 logs="$state/logs"
 silo_ports=(11111 11112)
 gateway_ports=(30000 30001)
+dashboard_ports=(8080 8081)
 web_ports=(5000 5001)
 
 scripts/ensure-packages.sh redis-server
@@ -34,10 +35,10 @@ if listening "$redis_port"; then
   fi
   exit 1
 fi
-for port in "${silo_ports[@]}" "${gateway_ports[@]}" "${web_ports[@]}"; do
+for port in "${silo_ports[@]}" "${gateway_ports[@]}" "${dashboard_ports[@]}" "${web_ports[@]}"; do
   if listening "$port"; then
     echo "cluster: port $port is already in use (silos use ${silo_ports[*]}, gateways ${gateway_ports[*]}," >&2
-    echo "         front ends ${web_ports[*]}); is another cluster.sh or 'dotnet run' still running?" >&2
+    echo "         silo dashboards ${dashboard_ports[*]}, front ends ${web_ports[*]}); is another cluster.sh or 'dotnet run' still running?" >&2
     exit 1
   fi
 done
@@ -149,9 +150,10 @@ start() {
 }
 
 for i in 0 1; do
-  echo "Starting silo$((i + 1)) (silo port ${silo_ports[i]}, gateway ${gateway_ports[i]})..."
+  echo "Starting silo$((i + 1)) (silo port ${silo_ports[i]}, gateway ${gateway_ports[i]}, dashboard and metrics ${dashboard_ports[i]})..."
   start "silo$((i + 1))" src/Silo "$silo_dll" \
-    Orleans__SiloPort="${silo_ports[i]}" Orleans__GatewayPort="${gateway_ports[i]}" Orleans__AdvertisedIP=127.0.0.1 --
+    Orleans__SiloPort="${silo_ports[i]}" Orleans__GatewayPort="${gateway_ports[i]}" Orleans__AdvertisedIP=127.0.0.1 \
+    Dashboard__Port="${dashboard_ports[i]}" --
 done
 for i in 0 1; do
   echo "Starting web$((i + 1)) (http://localhost:${web_ports[i]})..."
@@ -188,6 +190,7 @@ cat <<EOF
 The cluster is up: Redis 127.0.0.1:$redis_port, silos :${silo_ports[0]} :${silo_ports[1]}, front ends :${web_ports[0]} :${web_ports[1]}.
 
   demo page    http://localhost:${web_ports[0]}/?room=lobby    http://localhost:${web_ports[1]}/?room=lobby
+  dashboard    http://localhost:${dashboard_ports[0]}/dashboard/    (metrics: /metrics on each silo and front end)
   publish key  $key
 
   curl -N http://localhost:${web_ports[0]}/rooms/lobby/events

@@ -68,7 +68,7 @@ internal sealed class BenchCluster : IAsyncDisposable
     {
         var (siloPort, gatewayPort) = (ServerProcess.FreePort(), ServerProcess.FreePort());
         var silo = await ServerProcess.StartAsync($"silo-{Silos.Count + 1}", "dotnet",
-            [_siloDll, RedisSetting, $"--Orleans:SiloPort={siloPort}", $"--Orleans:GatewayPort={gatewayPort}",
+            [_siloDll, RedisSetting, $"--Orleans:SiloPort={siloPort}", $"--Orleans:GatewayPort={gatewayPort}", $"--Dashboard:Port={ServerProcess.FreePort()}",
              "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information"],
             Path.GetDirectoryName(_siloDll)!, new Uri($"tcp://127.0.0.1:{siloPort}"), "Application started");
         Silos.Add(silo);

@@ -9,7 +9,15 @@ public sealed record FeedEvent(
     [property: Id(0)] string Room,
     [property: Id(1)] long Id,
     [property: Id(2)] string Type,
-    [property: Id(3)] string Data);
+    [property: Id(3)] string Data)
+{
+    /// <summary>
+    /// When the feed grain stored it (its silo's clock), for the publish-to-delivery latency; null
+    /// for an event stored before this was recorded. A new id: a peer that does not know it skips it.
+    /// </summary>
+    [Id(4)]
+    public DateTimeOffset? PublishedAt { get; init; }
+}
 
 /// <summary>Events a client asked for that the history no longer holds (inclusive range).</summary>
 [GenerateSerializer, Immutable, Alias("feed.gap")]

@@ -28,6 +28,7 @@ public sealed partial class PresenceGrain(
     IOptions<PresenceOptions> presenceOptions,
     IOptions<ReminderOptions> reminderOptions,
     TimeProvider time,
+    GrainMetrics metrics,
     ILogger<PresenceGrain> logger) : Grain, IPresenceGrain, IRemindable
 {
     private const string SweepReminder = "sweep";
@@ -194,6 +195,7 @@ public sealed partial class PresenceGrain(
         }
         if (expired.Count > 0)
         {
+            metrics.LeasesLapsed(expired.Count);
             LogExpired(Room, expired.Count);
             Changed();
         }

@@ -24,6 +24,8 @@ public static class SiloBuilderExtensions
     {
         silo.Services.AddValidatedOptions<PresenceOptions>(PresenceOptions.Section);
         silo.Services.AddValidatedOptions<FeedOptions>(FeedOptions.Section);
+        silo.Services.AddMetrics();
+        silo.Services.AddSingleton<GrainMetrics>();
         silo.AddIncomingGrainCallFilter<StorageFailureFilter>();
         silo.AddMemoryStreams(RoomStreams.ProviderName, streams =>
         {

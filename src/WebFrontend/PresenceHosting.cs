@@ -3,6 +3,7 @@ using Presence.Grains;
 using Presence.Grains.Interfaces;
 using Presence.WebFrontend.Feed;
 using Presence.WebFrontend.Limits;
+using Presence.WebFrontend.Observability;
 using Presence.WebFrontend.Presence;
 using Presence.WebFrontend.Shutdown;
 using Presence.WebFrontend.Subscribe;
@@ -21,8 +22,15 @@ internal static class PresenceHosting
         var configuration = builder.Configuration;
         switch (configuration["Orleans:Mode"] ?? "Embedded")
         {
-            case var mode when mode.Equals("Embedded", StringComparison.OrdinalIgnoreCase):
-                builder.UseOrleans(silo => silo.UseLocalhostPresenceCluster(configuration).UseInMemoryPresenceStorage().AddPresenceGrains());
+            case var _ when IsEmbedded(configuration):
+                builder.UseOrleans(silo =>
+                {
+                    silo.UseLocalhostPresenceCluster(configuration).UseInMemoryPresenceStorage().AddPresenceGrains();
+                    if (TelemetryHosting.HostsDashboard(configuration))
+                    {
+                        silo.AddPresenceDashboard();
+                    }
+                });
                 break;
             case var mode when mode.Equals("Client", StringComparison.OrdinalIgnoreCase):
                 // Only to fail at start, with one clear line, if Redis cannot be reached.
@@ -34,6 +42,10 @@ internal static class PresenceHosting
                 throw new InvalidOperationException($"Orleans:Mode is '{mode}'; it must be 'Embedded' or 'Client'.");
         }
     }
+
+    /// <summary>Whether this front end co-hosts the silo (<c>Orleans:Mode</c> is <c>Embedded</c>, the default).</summary>
+    public static bool IsEmbedded(IConfiguration configuration) =>
+        (configuration["Orleans:Mode"] ?? "Embedded").Equals("Embedded", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The health checks <c>/health/ready</c> runs.</summary>
     public const string ReadyTag = "ready";
@@ -62,6 +74,8 @@ internal static class PresenceHosting
         services.AddHostedService<LeaseRenewalService>();
         services.AddHostedService<KeepAliveService>();
         services.AddDeadClientDetection();
+        services.AddPresenceMetrics();
+        services.AddPresenceOpenApi();
 
         services.AddProblemDetails();
         services.AddExceptionHandler<ClusterUnavailableHandler>();

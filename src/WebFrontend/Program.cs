@@ -1,4 +1,5 @@
 using Presence.WebFrontend;
+using Presence.WebFrontend.Observability;
 using Presence.WebFrontend.Rooms;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -15,6 +16,7 @@ builder.AddPresenceFrontEnd();
 
 var app = builder.Build();
 app.UseForwardedHeaders();
+app.UsePublishOutcomes();
 app.Use(static (context, next) =>
 {
     context.Response.Headers.XContentTypeOptions = "nosniff";
@@ -28,6 +30,8 @@ app.UseDemoPage();
 app.UseRateLimiter();
 app.MapRoomsApi();
 app.MapPresenceHealth();
+app.MapPresenceTelemetry();
+app.MapPresenceOpenApi();
 await app.RunAsync();
 return 0;
 

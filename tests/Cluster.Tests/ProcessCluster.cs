@@ -66,7 +66,7 @@ internal sealed class ProcessCluster : IAsyncDisposable
     {
         var (siloPort, gatewayPort) = (NodeProcess.FreePort(), NodeProcess.FreePort());
         var process = Start("silo", Build.Silo,
-            [$"Orleans:SiloPort={siloPort}", $"Orleans:GatewayPort={gatewayPort}"]);
+            [$"Orleans:SiloPort={siloPort}", $"Orleans:GatewayPort={gatewayPort}", $"Dashboard:Port={NodeProcess.FreePort()}"]);
         var silo = new SiloNode(process, siloPort, gatewayPort);
         lock (Silos)
         {

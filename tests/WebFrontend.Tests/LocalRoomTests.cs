@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Presence.Grains.Interfaces;
+using Presence.WebFrontend.Observability;
 using Presence.WebFrontend.Sse;
 using static Presence.WebFrontend.Tests.PipeText;
 
@@ -15,7 +16,7 @@ public sealed class LocalRoomTests(PresenceFactory factory)
     public async Task FanOut_DoesNotReachConnectionsThatAttachWhileItIsUnderWay()
     {
         var name = $"room-{Guid.NewGuid():N}";
-        var room = new LocalRoom(name, factory.Services.GetRequiredService<IClusterClient>(), "front-end", NullLogger.Instance);
+        var room = new LocalRoom(name, factory.Services.GetRequiredService<IClusterClient>(), "front-end", factory.Services.GetRequiredService<PresenceMetrics>(), NullLogger.Instance);
         using var stop = new CancellationTokenSource();
         var late = Enumerable.Range(0, 20).Select(_ => (Connection: SseConnectionTests.NewConnection(maxPendingEvents: 10), Pipe: new Pipe())).ToList();
         var runs = late.Select(joiner => joiner.Connection.RunAsync(joiner.Pipe.Writer, stop.Token)).ToList();
@@ -45,7 +46,7 @@ public sealed class LocalRoomTests(PresenceFactory factory)
         var name = $"room-{Guid.NewGuid():N}";
         var client = factory.Services.GetRequiredService<IClusterClient>();
         var (feed, presence) = (client.GetGrain<IFeedGrain>(name), client.GetGrain<IPresenceGrain>(name));
-        var room = new LocalRoom(name, client, "front-end", NullLogger.Instance);
+        var room = new LocalRoom(name, client, "front-end", factory.Services.GetRequiredService<PresenceMetrics>(), NullLogger.Instance);
         await room.Subscribed;
         var connection = SseConnectionTests.NewConnection(maxPendingEvents: 10);
         var pipe = new Pipe();

@@ -50,6 +50,8 @@ public sealed class SlowConsumerTests(KestrelPresenceFactory factory) : IClassFi
         {
             await watcher.WaitForPresenceAsync(p => p.Connections == Readers, TimeSpan.FromSeconds(30));
         }
+        var metrics = PrometheusText.Parse(await client.GetStringAsync("/metrics"));
+        Assert.Equal(Stalled, metrics.Count("presence_slow_consumers_dropped_total"));
         foreach (var socket in stalled)
         {
             socket.Dispose();

@@ -13,6 +13,7 @@ namespace Presence.Grains.Feed;
 public sealed partial class FeedGrain(
     IFeedHistory history,
     IOptions<FeedOptions> options,
+    TimeProvider time,
     ILogger<FeedGrain> logger) : Grain, IFeedGrain
 {
     private static readonly TimeSpan StreamPublishTimeout = TimeSpan.FromSeconds(2);
@@ -30,7 +31,7 @@ public sealed partial class FeedGrain(
 
     public async Task<FeedEvent> PublishAsync(string type, string data)
     {
-        var published = new FeedEvent(Room, _lastId + 1, type, data);
+        var published = new FeedEvent(Room, _lastId + 1, type, data) { PublishedAt = time.GetUtcNow() };
         try
         {
             await history.AppendAsync(published, options.Value.HistorySize);

@@ -17,6 +17,7 @@ public sealed class RedisFeedHistory(IConnectionMultiplexer redis, IOptions<Clus
 {
     private static readonly RedisValue TypeField = "type";
     private static readonly RedisValue DataField = "data";
+    private static readonly RedisValue PublishedAtField = "at";
 
     private readonly string _keyPrefix = $"{cluster.Value.ServiceId}/feed/";
 
@@ -26,17 +27,23 @@ public sealed class RedisFeedHistory(IConnectionMultiplexer redis, IOptions<Clus
         return newest.Length == 0 ? 0 : EventId(newest[0].Id);
     }
 
-    public Task AppendAsync(FeedEvent feedEvent, int keep) =>
-        Guarded(Database.StreamAddAsync(
-            Key(feedEvent.Room),
-            [new NameValueEntry(TypeField, feedEvent.Type), new NameValueEntry(DataField, feedEvent.Data)],
-            messageId: EntryId(feedEvent.Id),
-            maxLength: keep));
+    public Task AppendAsync(FeedEvent feedEvent, int keep)
+    {
+        NameValueEntry type = new(TypeField, feedEvent.Type), data = new(DataField, feedEvent.Data);
+        NameValueEntry[] fields = feedEvent.PublishedAt is { } publishedAt
+            ? [type, data, new(PublishedAtField, publishedAt.ToUnixTimeMilliseconds())]
+            : [type, data];
+        return Guarded(Database.StreamAddAsync(Key(feedEvent.Room), fields, messageId: EntryId(feedEvent.Id), maxLength: keep));
+    }
 
     public async Task<ImmutableArray<FeedEvent>> GetAfterAsync(string room, long afterId)
     {
         var entries = await Guarded(Database.StreamRangeAsync(Key(room), EntryId(afterId + 1), "+"));
-        return [.. entries.Select(entry => new FeedEvent(room, EventId(entry.Id), entry[TypeField]!, entry[DataField]!))];
+        return [.. entries.Select(entry => new FeedEvent(room, EventId(entry.Id), entry[TypeField]!, entry[DataField]!)
+        {
+            // Absent from events stored before it was recorded.
+            PublishedAt = entry[PublishedAtField].TryParse(out long at) ? DateTimeOffset.FromUnixTimeMilliseconds(at) : null,
+        })];
     }
 
     /// <summary>

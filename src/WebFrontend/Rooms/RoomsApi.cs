@@ -1,11 +1,16 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
 using Presence.Grains.Interfaces;
 using Presence.WebFrontend.Feed;
 using Presence.WebFrontend.Limits;
+using Presence.WebFrontend.Observability;
 using Presence.WebFrontend.Sse;
 using Presence.WebFrontend.Subscribe;
 
@@ -14,6 +19,21 @@ namespace Presence.WebFrontend.Rooms;
 /// <summary>The JSON snapshot of a room.</summary>
 internal sealed record RoomSnapshot(string Room, int Watching, int Connections, long Version, string LastEventId);
 
+/// <summary>The answer to a publish: the event's id in its room.</summary>
+internal sealed record PublishedEvent(string Id);
+
+/// <summary>The body of a publish, as the OpenAPI document shows it (the handler reads and checks the JSON itself).</summary>
+internal sealed class PublishBody
+{
+    [Description("1 to 64 letters, digits, '-', '_' or '.'; 'presence' and 'gap' are reserved")]
+    [DefaultValue("message")]
+    public string? Type { get; init; }
+
+    [Required]
+    [Description("Any JSON value, at most 64 KiB as compact JSON")]
+    public JsonElement Data { get; init; }
+}
+
 internal static class RoomsApi
 {
     private const int MaxViewerIdLength = 128;
@@ -21,16 +41,42 @@ internal static class RoomsApi
 
     public static IEndpointRouteBuilder MapRoomsApi(this IEndpointRouteBuilder app)
     {
-        var rooms = app.MapGroup("/rooms");
-        rooms.MapGet("/", GetTopAsync);
+        var rooms = app.MapGroup("/rooms").WithTags("Rooms");
+        rooms.MapGet("/", GetTopAsync)
+            .WithName("GetTopRooms")
+            .WithSummary("The busiest rooms, most watched first (top: 1 to 1000, default 10); private rooms are left out")
+            .ProducesProblem(StatusCodes.Status400BadRequest);
 
-        var room = rooms.MapGroup("/{room}").AddEndpointFilter(ValidateRoomName);
+        var room = rooms.MapGroup("/{room}").AddEndpointFilter(ValidateRoomName).ProducesProblem(StatusCodes.Status400BadRequest);
         var privateRooms = app.ServiceProvider.GetRequiredService<PrivateRooms>();
-        room.MapGet("/", GetRoomAsync).AddEndpointFilter(privateRooms);
-        room.MapGet("/events", StreamEventsAsync).AddEndpointFilter(privateRooms).LimitStreamOpens(app.ServiceProvider);
+        room.MapGet("/", GetRoomAsync).AddEndpointFilter(privateRooms)
+            .WithName("GetRoom")
+            .WithSummary("A room's counts and its last feed event id")
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden);
+        room.MapGet("/events", StreamEventsAsync).AddEndpointFilter(privateRooms).LimitStreamOpens(app.ServiceProvider)
+            .WithName("StreamRoomEvents")
+            .WithSummary("The room's event stream (Server-Sent Events): presence counts and feed events")
+            .WithDescription("retry, then the current counts at once; with Last-Event-ID (header, or lastEventId) the feed events after it; "
+                + "then live 'presence' events (no id) and feed events (id: <n>, event: <type>, data: <json>), and ': keep-alive' comments.")
+            .Produces<string>(StatusCodes.Status200OK, "text/event-stream")
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         // Resolved here so that a generated key is logged at start, not at the first publish.
         room.MapPost("/events", PublishAsync).AddEndpointFilter(app.ServiceProvider.GetRequiredService<PublishKeys>())
-            .RequireRateLimiting(RateLimits.Publish);
+            .RequireRateLimiting(RateLimits.Publish)
+            .CountPublishOutcomes()
+            .WithName("PublishEvent")
+            .WithSummary("Publishes a feed event to the room's watchers (Authorization: Bearer <publish key or token>)")
+            .AddOpenApiOperationTransformer(DescribePublishBodyAsync)
+            .Produces<PublishedEvent>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 
@@ -146,8 +192,24 @@ internal static class RoomsApi
                 return problem!;
             }
             var published = await grains.GetGrain<IFeedGrain>(room).PublishAsync(valid.Type, valid.Data);
-            return TypedResults.Created((string?)null, new { id = published.Id.ToString(CultureInfo.InvariantCulture) });
+            return TypedResults.Created((string?)null, new PublishedEvent(published.Id.ToString(CultureInfo.InvariantCulture)));
         }
+    }
+
+    /// <summary>
+    /// The body, described without <c>Accepts</c> metadata: that would make routing refuse other
+    /// content types with 415, where the handler reads any body and answers 400 if it is not JSON.
+    /// </summary>
+    private static async Task DescribePublishBodyAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        operation.RequestBody = new OpenApiRequestBody
+        {
+            Required = true,
+            Content = new Dictionary<string, OpenApiMediaType>
+            {
+                ["application/json"] = new() { Schema = await context.GetOrCreateSchemaAsync(typeof(PublishBody), cancellationToken: cancellationToken) },
+            },
+        };
     }
 
     private static ProblemHttpResult TooLarge() =>

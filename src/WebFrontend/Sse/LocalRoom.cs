@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using Orleans.Streams;
 using Presence.Grains.Interfaces;
+using Presence.WebFrontend.Observability;
 using Presence.WebFrontend.Presence;
 
 namespace Presence.WebFrontend.Sse;
@@ -21,6 +22,7 @@ internal sealed partial class LocalRoom
     private readonly Lazy<Task> _subscribed;
     private readonly Lock _gate = new();
     private readonly RoomFeed _feed;
+    private readonly PresenceMetrics _metrics;
     private StreamSubscriptionHandle<PresenceChanged>? _presenceSubscription;
     private StreamSubscriptionHandle<FeedEvent>? _feedSubscription;
     private long _latestVersion;
@@ -31,10 +33,11 @@ internal sealed partial class LocalRoom
     private long _attachedCount;
     private bool _closed;
 
-    public LocalRoom(string name, IClusterClient client, string frontEnd, ILogger logger)
+    public LocalRoom(string name, IClusterClient client, string frontEnd, PresenceMetrics metrics, ILogger logger)
     {
         Name = name;
         _client = client;
+        _metrics = metrics;
         _logger = logger;
         _subscribed = new Lazy<Task>(() => SubscribeAsync(resubscribing: false));
         _feed = new RoomFeed(name, client.GetGrain<IFeedGrain>(name), frame => PostToAllAsync(frame, isFeedEvent: true), logger);
@@ -245,7 +248,7 @@ internal sealed partial class LocalRoom
     /// Every <see cref="PostsBetweenYields"/> posts the fan-out lets the socket sends it queued run:
     /// each write holds a 4 KB block of Kestrel's memory pool until its send completes, and a pool
     /// that once held a block for every connection of a room keeps them (it shrinks by about 1% per
-    /// 10 s).
+    /// 10 s). The deliveries are counted once per fan-out, not per connection.
     /// </summary>
     private async Task PostToAllAsync(SseFrame frame, bool isFeedEvent)
     {
@@ -261,6 +264,11 @@ internal sealed partial class LocalRoom
                     await Task.Yield();
                 }
             }
+        }
+        _metrics.Delivered(isFeedEvent, posted);
+        if (frame.PublishedAt is { } publishedAt && posted > 0)
+        {
+            _metrics.FeedEventDelivered(publishedAt);
         }
     }
 

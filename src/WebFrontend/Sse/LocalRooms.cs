@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Presence.WebFrontend.Observability;
 using Presence.WebFrontend.Presence;
 
 namespace Presence.WebFrontend.Sse;
@@ -9,10 +10,11 @@ internal sealed class LocalRooms
     private readonly ConcurrentDictionary<string, LocalRoom> _rooms = new(StringComparer.Ordinal);
     private readonly IClusterClient _client;
     private readonly string _frontEnd;
+    private readonly PresenceMetrics _metrics;
     private readonly ILogger<LocalRoom> _logger;
 
-    public LocalRooms(IClusterClient client, FrontEndIdentity frontEnd, ILogger<LocalRoom> logger) =>
-        (_client, _frontEnd, _logger) = (client, frontEnd.Id, logger);
+    public LocalRooms(IClusterClient client, FrontEndIdentity frontEnd, PresenceMetrics metrics, ILogger<LocalRoom> logger) =>
+        (_client, _frontEnd, _metrics, _logger) = (client, frontEnd.Id, metrics, logger);
 
     public ICollection<LocalRoom> All => _rooms.Values;
 
@@ -21,14 +23,22 @@ internal sealed class LocalRooms
     {
         while (true)
         {
-            var room = _rooms.GetOrAdd(name, static (name, rooms) => new LocalRoom(name, rooms._client, rooms._frontEnd, rooms._logger), this);
+            if (!_rooms.TryGetValue(name, out var room))
+            {
+                var created = new LocalRoom(name, _client, _frontEnd, _metrics, _logger);
+                room = _rooms.GetOrAdd(name, created);
+                if (room == created)
+                {
+                    _metrics.RoomOpened();
+                }
+            }
             try
             {
                 await room.Subscribed;
             }
             catch
             {
-                _rooms.TryRemove(KeyValuePair.Create(name, room));
+                Remove(room);
                 throw;
             }
             if (room.TryAdd(connection))
@@ -45,8 +55,16 @@ internal sealed class LocalRooms
         {
             return false;
         }
-        _rooms.TryRemove(KeyValuePair.Create(room.Name, room));
+        Remove(room);
         await room.CloseAsync();
         return true;
+    }
+
+    private void Remove(LocalRoom room)
+    {
+        if (_rooms.TryRemove(KeyValuePair.Create(room.Name, room)))
+        {
+            _metrics.RoomClosed();
+        }
     }
 }

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Presence.Grains.Interfaces;
+using Presence.WebFrontend.Observability;
 using Presence.WebFrontend.Presence;
 
 namespace Presence.WebFrontend.Sse;
@@ -21,6 +22,7 @@ internal sealed partial class RoomEventStream(
     FrontEndIdentity frontEnd,
     IOptions<SseOptions> options,
     TimeProvider time,
+    PresenceMetrics metrics,
     ILogger<RoomEventStream> logger)
 {
     private readonly ReadOnlyMemory<byte> _retry = SseFrame.Retry(options.Value.RetryMilliseconds);
@@ -49,6 +51,7 @@ internal sealed partial class RoomEventStream(
             var writer = StartResponse(context);
             writer.Write(_retry.Span);
             connection.WriteNow(writer, await SseFrame.PresenceAsync(snapshot), isFeedEvent: false);
+            metrics.Delivered(isFeedEvent: false, frames: 1);
             await writer.FlushAsync(context.RequestAborted);
             if (request.LastEventId is { } lastEventId)
             {
@@ -63,6 +66,7 @@ internal sealed partial class RoomEventStream(
             await connection.RunAsync(writer, context.RequestAborted);
             if (connection.Overflowed)
             {
+                metrics.SlowConsumerDropped();
                 // Finishing the response would wait on a client that does not read; it reconnects
                 // with Last-Event-ID and replays what it missed.
                 context.Abort();
@@ -115,6 +119,7 @@ internal sealed partial class RoomEventStream(
         {
             connection.WriteNow(writer, await SseFrame.FeedAsync(missed), isFeedEvent: true);
         }
+        metrics.Delivered(isFeedEvent: true, frames: replay.Events.Length + (replay.Gap is null ? 0 : 1));
     }
 
     /// <summary>Leaves at once; if the cluster cannot be reached, the lease lapses instead.</summary>

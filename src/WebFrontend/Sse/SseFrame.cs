@@ -10,7 +10,7 @@ namespace Presence.WebFrontend.Sse;
 /// One SSE frame, encoded once and written as is to every connection that gets it.
 /// <see cref="Position"/> orders frames of one kind: the presence version, or the feed event id.
 /// </summary>
-internal sealed class SseFrame(long position, ReadOnlyMemory<byte> utf8)
+internal sealed class SseFrame(long position, ReadOnlyMemory<byte> utf8, DateTimeOffset? publishedAt = null)
 {
     public const string PresenceType = "presence";
     public const string GapType = "gap";
@@ -20,6 +20,9 @@ internal sealed class SseFrame(long position, ReadOnlyMemory<byte> utf8)
     public long Position { get; } = position;
 
     public ReadOnlyMemory<byte> Utf8 { get; } = utf8;
+
+    /// <summary>A feed event's publish time (the feed grain's clock), for the publish-to-delivery latency.</summary>
+    public DateTimeOffset? PublishedAt { get; } = publishedAt;
 
     public static ReadOnlyMemory<byte> Retry(int milliseconds) =>
         Encoding.UTF8.GetBytes($"retry: {milliseconds.ToString(CultureInfo.InvariantCulture)}\n\n");
@@ -32,15 +35,15 @@ internal sealed class SseFrame(long position, ReadOnlyMemory<byte> utf8)
         EncodeAsync(feedEvent.Id, new SseItem<string>(feedEvent.Data, feedEvent.Type)
         {
             EventId = feedEvent.Id.ToString(CultureInfo.InvariantCulture),
-        });
+        }, feedEvent.PublishedAt);
 
     public static Task<SseFrame> GapAsync(FeedGap gap) =>
         EncodeAsync(gap.To, new SseItem<string>(JsonSerializer.Serialize(gap, JsonSerializerOptions.Web), GapType));
 
-    private static async Task<SseFrame> EncodeAsync(long position, SseItem<string> item)
+    private static async Task<SseFrame> EncodeAsync(long position, SseItem<string> item, DateTimeOffset? publishedAt = null)
     {
         using var buffer = new MemoryStream();
         await SseFormatter.WriteAsync(new[] { item }.ToAsyncEnumerable(), buffer);
-        return new SseFrame(position, buffer.ToArray());
+        return new SseFrame(position, buffer.ToArray(), publishedAt);
     }
 }

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
+using Presence.WebFrontend.Observability;
 
 namespace Presence.WebFrontend.Sse;
 
@@ -28,7 +29,7 @@ internal enum StreamRefusal
 /// Counts this front end's open event streams: past <see cref="LimitsOptions.MaxStreams"/>, or once
 /// the front end is stopping, no new one is let in.
 /// </summary>
-internal sealed class StreamAdmission(IOptions<LimitsOptions> options)
+internal sealed class StreamAdmission(IOptions<LimitsOptions> options, PresenceMetrics metrics)
 {
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource _allClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -55,6 +56,7 @@ internal sealed class StreamAdmission(IOptions<LimitsOptions> options)
                 return StreamRefusal.Full;
             }
             _open++;
+            metrics.StreamOpened();
             return StreamRefusal.None;
         }
     }
@@ -63,6 +65,7 @@ internal sealed class StreamAdmission(IOptions<LimitsOptions> options)
     {
         lock (_gate)
         {
+            metrics.StreamClosed();
             if (--_open == 0 && Stopping)
             {
                 _allClosed.TrySetResult();
