@@ -1,5 +1,6 @@
 using Presence.WebFrontend;
 using Presence.WebFrontend.Rooms;
+using Presence.WebFrontend.Widget;
 
 var builder = WebApplication.CreateBuilder(args);
 try
@@ -24,9 +25,11 @@ app.UseExceptionHandler();
 // Problem JSON whatever the client accepts (the default writes text/plain for, say, Accept: text/html).
 app.UseStatusCodePages(static status =>
     TypedResults.Problem(statusCode: status.HttpContext.Response.StatusCode).ExecuteAsync(status.HttpContext));
+app.UseCors();
 app.UseDemoPage();
 app.UseRateLimiter();
 app.MapRoomsApi();
+app.MapWidget();
 app.MapPresenceHealth();
 await app.RunAsync();
 return 0;

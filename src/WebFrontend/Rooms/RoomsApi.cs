@@ -8,6 +8,7 @@ using Presence.WebFrontend.Feed;
 using Presence.WebFrontend.Limits;
 using Presence.WebFrontend.Sse;
 using Presence.WebFrontend.Subscribe;
+using Presence.WebFrontend.Widget;
 
 namespace Presence.WebFrontend.Rooms;
 
@@ -22,12 +23,14 @@ internal static class RoomsApi
     public static IEndpointRouteBuilder MapRoomsApi(this IEndpointRouteBuilder app)
     {
         var rooms = app.MapGroup("/rooms");
-        rooms.MapGet("/", GetTopAsync);
+        rooms.MapGet("/", GetTopAsync).RequireCors(WidgetApi.CorsPolicy);
 
         var room = rooms.MapGroup("/{room}").AddEndpointFilter(ValidateRoomName);
         var privateRooms = app.ServiceProvider.GetRequiredService<PrivateRooms>();
-        room.MapGet("/", GetRoomAsync).AddEndpointFilter(privateRooms);
-        room.MapGet("/events", StreamEventsAsync).AddEndpointFilter(privateRooms).LimitStreamOpens(app.ServiceProvider);
+        // Pages of Cors:AllowedOrigins may read these from the browser; publishing stays server to server.
+        room.MapGet("/", GetRoomAsync).AddEndpointFilter(privateRooms).RequireCors(WidgetApi.CorsPolicy);
+        room.MapGet("/events", StreamEventsAsync).AddEndpointFilter(privateRooms).LimitStreamOpens(app.ServiceProvider)
+            .RequireCors(WidgetApi.CorsPolicy);
         // Resolved here so that a generated key is logged at start, not at the first publish.
         room.MapPost("/events", PublishAsync).AddEndpointFilter(app.ServiceProvider.GetRequiredService<PublishKeys>())
             .RequireRateLimiting(RateLimits.Publish);
