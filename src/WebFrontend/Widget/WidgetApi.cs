@@ -28,7 +28,7 @@ public sealed class EmbeddingOptions : IValidatableObject
 }
 
 /// <summary>
-/// <c>GET /presence.js</c>, the embeddable widget (wwwroot/presence.js), and the CORS policy that
+/// <c>GET /presence.js</c>, the embeddable widget (wwwroot/presence.js, embedded in the assembly), and the CORS policy that
 /// lets the pages of <c>Cors:AllowedOrigins</c> read the widget, the room streams and snapshots.
 /// </summary>
 internal static class WidgetApi
@@ -65,12 +65,8 @@ internal static class WidgetApi
 
     public static IEndpointRouteBuilder MapWidget(this IEndpointRouteBuilder app)
     {
-        var file = app.ServiceProvider.GetRequiredService<IWebHostEnvironment>().WebRootFileProvider.GetFileInfo(FileName);
-        if (!file.Exists)
-        {
-            throw new InvalidOperationException($"The widget's file {FileName} is missing from wwwroot.");
-        }
-        using var stream = file.CreateReadStream();
+        using var stream = typeof(WidgetApi).Assembly.GetManifestResourceStream(FileName)
+            ?? throw new InvalidOperationException($"The widget {FileName} is not embedded in the assembly.");
         using var copy = new MemoryStream();
         stream.CopyTo(copy);
         var script = copy.ToArray();
