@@ -8,6 +8,7 @@ using Presence.WebFrontend.Presence;
 using Presence.WebFrontend.Shutdown;
 using Presence.WebFrontend.Subscribe;
 using Presence.WebFrontend.Sse;
+using Presence.WebFrontend.Widget;
 
 namespace Presence.WebFrontend;
 
@@ -62,6 +63,7 @@ internal static class PresenceHosting
         services.AddPrivateRooms();
         services.AddValidatedOptions<RateLimitsOptions>(RateLimitsOptions.Section);
         services.AddPresenceRateLimits();
+        services.AddWidgetCors();
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<FrontEndIdentity>();

@@ -1,6 +1,7 @@
 using Presence.WebFrontend;
 using Presence.WebFrontend.Observability;
 using Presence.WebFrontend.Rooms;
+using Presence.WebFrontend.Widget;
 
 var builder = WebApplication.CreateBuilder(args);
 try
@@ -26,9 +27,11 @@ app.UseExceptionHandler();
 // Problem JSON whatever the client accepts (the default writes text/plain for, say, Accept: text/html).
 app.UseStatusCodePages(static status =>
     TypedResults.Problem(statusCode: status.HttpContext.Response.StatusCode).ExecuteAsync(status.HttpContext));
+app.UseCors();
 app.UseDemoPage();
 app.UseRateLimiter();
 app.MapRoomsApi();
+app.MapWidget();
 app.MapPresenceHealth();
 app.MapPresenceTelemetry();
 app.MapPresenceOpenApi();

@@ -1,51 +1,24 @@
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using Microsoft.Playwright;
 
 namespace Presence.WebFrontend.Tests;
 
 /// <summary>The demo page in headless Chromium (Debian's <c>chromium</c> package).</summary>
-public sealed class BrowserTests(KestrelPresenceFactory factory) : IClassFixture<KestrelPresenceFactory>, IAsyncLifetime
+public sealed class BrowserTests(KestrelPresenceFactory factory) : ChromiumTests, IClassFixture<KestrelPresenceFactory>
 {
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
-
-    public async Task InitializeAsync()
-    {
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = Environment.GetEnvironmentVariable("CHROMIUM_PATH") ?? "/usr/bin/chromium",
-            Args =
-            [
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            ],
-        });
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
-    }
-
-    private string PageUrl(string room) => new Uri(factory.Address, $"/?room={room}").ToString();
-
-    private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
+    private string PageUrl(string room, string query = "") => new Uri(factory.Address, $"/?room={room}{query}").ToString();
 
     /// <summary>
     /// Opens the demo page with every violation of its Content-Security-Policy recorded (an init
     /// script runs whatever the policy), for <see cref="AssertNoViolationsAsync"/>.
     /// </summary>
-    private async Task<(IPage Page, IResponse Response)> OpenAsync(IBrowserContext person, string room)
+    private async Task<(IPage Page, IResponse Response)> OpenAsync(IBrowserContext person, string room, string query = "")
     {
         var page = await person.NewPageAsync();
         await page.AddInitScriptAsync("""
             window.violations = [];
             document.addEventListener('securitypolicyviolation', e => window.violations.push(`${e.violatedDirective} ${e.blockedURI}`));
             """);
-        var response = await page.GotoAsync(PageUrl(room));
+        var response = await page.GotoAsync(PageUrl(room, query));
         return (page, response!);
     }
 
@@ -60,7 +33,7 @@ public sealed class BrowserTests(KestrelPresenceFactory factory) : IClassFixture
         var pages = new List<IPage>();
         for (var i = 0; i < 3; i++)
         {
-            var person = await _browser.NewContextAsync();
+            var person = await Browser.NewContextAsync();
             people.Add(person);
             var page = await person.NewPageAsync();
             await page.GotoAsync(PageUrl(room));
@@ -87,7 +60,7 @@ public sealed class BrowserTests(KestrelPresenceFactory factory) : IClassFixture
     public async Task TabsOfOneBrowser_CountAsOneViewer()
     {
         var room = $"browser-{Guid.NewGuid():N}";
-        await using var browser = await _browser.NewContextAsync();
+        await using var browser = await Browser.NewContextAsync();
         var tabs = new List<IPage>();
         for (var i = 0; i < 3; i++)
         {
@@ -105,17 +78,13 @@ public sealed class BrowserTests(KestrelPresenceFactory factory) : IClassFixture
     {
         const string markup = "<img src=x onerror=alert(1)><b>1-0</b>";
         var room = $"browser-{Guid.NewGuid():N}";
-        await using var person = await _browser.NewContextAsync();
-        var (page, _) = await OpenAsync(person, room);
+        await using var person = await Browser.NewContextAsync();
+        // An EventSource gets only the event types it listens for: the page's are 'message' and ?types=.
+        var (page, _) = await OpenAsync(person, room, "&types=goal");
         await Expect(page.Locator("#status")).ToHaveTextAsync("live");
 
         using var client = factory.CreateClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"/rooms/{room}/events")
-        {
-            Content = JsonContent.Create(new { type = "goal", data = new { text = markup } }),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", PresenceFactory.PublishKey);
-        (await client.SendAsync(request)).EnsureSuccessStatusCode();
+        await PresenceFactory.PublishAsync(client, room, "goal", new { text = markup });
 
         var item = page.Locator("#events li").First;
         await Expect(item).ToContainTextAsync("#1 goal");
@@ -128,7 +97,7 @@ public sealed class BrowserTests(KestrelPresenceFactory factory) : IClassFixture
     public async Task DemoPage_SendsItsSecurityHeaders_AndWorksUnderItsPolicy()
     {
         var room = $"browser-{Guid.NewGuid():N}";
-        await using var person = await _browser.NewContextAsync();
+        await using var person = await Browser.NewContextAsync();
         var (page, response) = await OpenAsync(person, room);
 
         var headers = await response.AllHeadersAsync();

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -36,7 +38,18 @@ public class PresenceFactory : WebApplicationFactory<Program>
         return client;
     }
 
-    private static int FreePort()
+    /// <summary>Publishes a feed event with the test key; fails unless it is stored.</summary>
+    public static async Task PublishAsync(HttpClient client, string room, string type, object data)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/rooms/{room}/events")
+        {
+            Content = JsonContent.Create(new { type, data }),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", PublishKey);
+        (await client.SendAsync(request)).EnsureSuccessStatusCode();
+    }
+
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -47,10 +60,28 @@ public class PresenceFactory : WebApplicationFactory<Program>
 /// <summary>The service on a real Kestrel socket, for a real browser and for bytes HttpClient would not send.</summary>
 public class KestrelPresenceFactory : PresenceFactory
 {
+    private readonly IReadOnlyDictionary<string, string> _settings;
+
     public KestrelPresenceFactory()
+        : this(0, new Dictionary<string, string>())
     {
-        UseKestrel(0);
+    }
+
+    /// <summary>On <paramref name="port"/> (0: any free one), with <paramref name="settings"/> over the defaults.</summary>
+    internal KestrelPresenceFactory(int port, IReadOnlyDictionary<string, string> settings)
+    {
+        _settings = settings;
+        UseKestrel(port);
         StartServer();
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
     }
 
     public Uri Address => new(Services.GetRequiredService<IServer>().Features

@@ -13,6 +13,7 @@ using Presence.WebFrontend.Limits;
 using Presence.WebFrontend.Observability;
 using Presence.WebFrontend.Sse;
 using Presence.WebFrontend.Subscribe;
+using Presence.WebFrontend.Widget;
 
 namespace Presence.WebFrontend.Rooms;
 
@@ -42,19 +43,21 @@ internal static class RoomsApi
     public static IEndpointRouteBuilder MapRoomsApi(this IEndpointRouteBuilder app)
     {
         var rooms = app.MapGroup("/rooms").WithTags("Rooms");
-        rooms.MapGet("/", GetTopAsync)
+        rooms.MapGet("/", GetTopAsync).RequireCors(WidgetApi.CorsPolicy)
             .WithName("GetTopRooms")
             .WithSummary("The busiest rooms, most watched first (top: 1 to 1000, default 10); private rooms are left out")
             .ProducesProblem(StatusCodes.Status400BadRequest);
 
         var room = rooms.MapGroup("/{room}").AddEndpointFilter(ValidateRoomName).ProducesProblem(StatusCodes.Status400BadRequest);
         var privateRooms = app.ServiceProvider.GetRequiredService<PrivateRooms>();
-        room.MapGet("/", GetRoomAsync).AddEndpointFilter(privateRooms)
+        // Pages of Cors:AllowedOrigins may read these from the browser; publishing stays server to server.
+        room.MapGet("/", GetRoomAsync).AddEndpointFilter(privateRooms).RequireCors(WidgetApi.CorsPolicy)
             .WithName("GetRoom")
             .WithSummary("A room's counts and its last feed event id")
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden);
         room.MapGet("/events", StreamEventsAsync).AddEndpointFilter(privateRooms).LimitStreamOpens(app.ServiceProvider)
+            .RequireCors(WidgetApi.CorsPolicy)
             .WithName("StreamRoomEvents")
             .WithSummary("The room's event stream (Server-Sent Events): presence counts and feed events")
             .WithDescription("retry, then the current counts at once; with Last-Event-ID (header, or lastEventId) the feed events after it; "
