@@ -22,6 +22,7 @@ internal static class ApiDocument
         new("/health", "GetHealth", "Healthy (200) when the cluster answers a grain call within 5 s and the front end is not stopping; otherwise 503", "text/plain", MayBeUnavailable: true),
         new("/health/ready", "GetReadiness", "The same checks as /health: a load balancer sends new clients only while it is 200", "text/plain", MayBeUnavailable: true),
         new("/health/live", "GetLiveness", "200 while the process answers at all", "text/plain"),
+        new("/presence.js", "GetWidget", "The embeddable widget: fills every [data-presence-room] element with a live count; Presence.watch(room, options) for scripts", "text/javascript"),
         new("/metrics", "GetMetrics", "This process's metrics in Prometheus text format", "text/plain"),
         new("/openapi/v1.json", "GetOpenApiDocument", "This document", "application/json"),
     ];
