@@ -45,7 +45,7 @@ public class PresenceFactory : WebApplicationFactory<Program>
 }
 
 /// <summary>The service on a real Kestrel socket, for a real browser and for bytes HttpClient would not send.</summary>
-public sealed class KestrelPresenceFactory : PresenceFactory
+public class KestrelPresenceFactory : PresenceFactory
 {
     public KestrelPresenceFactory()
     {
