@@ -40,7 +40,7 @@ public sealed class PresenceClient(HttpClient http, string? publishKey = null)
     /// <remarks>
     /// When the stream ends or breaks, or the server answers 5xx, 408 or 429, the client yields a
     /// <see cref="ReconnectingEvent"/>, waits the server's <c>retry:</c> interval (doubled after each
-    /// failed attempt in a row, or the answer's <c>Retry-After</c>; plus up to half again at random,
+    /// failed attempt in a row, or the answer's <c>Retry-After</c> if longer; plus up to half again at random,
     /// so that a crowd does not come back at once) and opens the stream again with
     /// <c>Last-Event-ID</c>: it starts again with the room's counts as they are then, and the feed
     /// events missed meanwhile, in order, none twice. Cancelling <paramref name="cancellationToken"/> ends
@@ -74,20 +74,13 @@ public sealed class PresenceClient(HttpClient http, string? publishKey = null)
                         {
                             break;
                         }
-                        switch (ToEvent(room, items.Current))
+                        if (ToEvent(room, items.Current) is not { } roomEvent)
                         {
-                            case PresenceEvent counts:
-                                yield return counts;
-                                break;
-                            case FeedEvent feedEvent:
-                                lastEventId = feedEvent.Id;
-                                yield return feedEvent;
-                                break;
-                            case GapEvent gap:
-                                lastEventId = gap.To; // told: asking again from before it would only repeat the gap
-                                yield return gap;
-                                break;
+                            continue;
                         }
+                        // After a gap the client has been told: asking again from before it would only repeat it.
+                        lastEventId = roomEvent switch { FeedEvent feedEvent => feedEvent.Id, GapEvent gap => gap.To, _ => lastEventId };
+                        yield return roomEvent;
                     }
                     if (parser.ReconnectionInterval > TimeSpan.Zero)
                     {
@@ -100,7 +93,8 @@ public sealed class PresenceClient(HttpClient http, string? publishKey = null)
                 failures++;
             }
 
-            var delay = Jitter((error as PresenceException)?.RetryAfter ?? BackOff(retry, failures));
+            var backOff = BackOff(retry, failures);
+            var delay = Jitter((error as PresenceException)?.RetryAfter is { } retryAfter && retryAfter > backOff ? retryAfter : backOff);
             yield return new ReconnectingEvent(room, delay, error);
             await Task.Delay(delay, cancellationToken);
         }
