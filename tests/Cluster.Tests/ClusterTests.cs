@@ -25,8 +25,8 @@ public sealed class ClusterTests
         for (var room = 0; room < 3; room++)
         {
             // Room r: r + 1 connections through the first front end, r + 2 through the second.
-            for (var i = 0; i < room + 1; i++) watchers.Add(await Watcher.OpenAsync(() => cluster.FrontEnds[0].Http, $"total-{room}"));
-            for (var i = 0; i < room + 2; i++) watchers.Add(await Watcher.OpenAsync(() => cluster.FrontEnds[1].Http, $"total-{room}"));
+            for (var i = 0; i < room + 1; i++) watchers.Add(await Watcher.OpenAsync(cluster.FrontEnds[0].Http, $"total-{room}"));
+            for (var i = 0; i < room + 2; i++) watchers.Add(await Watcher.OpenAsync(cluster.FrontEnds[1].Http, $"total-{room}"));
         }
 
         await Task.WhenAll(watchers.Select(w => w.WaitUntilAsync(
@@ -41,7 +41,7 @@ public sealed class ClusterTests
         await using var cluster = await ProcessCluster.StartAsync(silos: 2, frontEnds: 2, FastCounts);
         var rooms = Enumerable.Range(0, 10).Select(i => $"kill-{i}").ToArray();
         var watchers = (await Task.WhenAll(rooms.SelectMany(room => Enumerable.Range(0, 20).Select(i =>
-            Watcher.OpenAsync(() => cluster.FrontEnds[i % 2].Http, room))))).ToList();
+            Watcher.OpenAsync(cluster.FrontEnds[i % 2].Http, room))))).ToList();
         await Task.WhenAll(watchers.Select(w => w.WaitUntilAsync(w => w.LatestConnections == 20, TimeSpan.FromSeconds(20))));
         var seenBeforeKill = watchers.ToDictionary(w => w, w => w.Counts.Count);
 
@@ -49,7 +49,7 @@ public sealed class ClusterTests
         var sinceKill = Stopwatch.StartNew();
         await cluster.RemoveSiloAsync(victim, kill: true);
         // One more viewer per room right after the kill, through the first front end.
-        var newcomers = await Task.WhenAll(rooms.Select(room => Watcher.OpenAsync(() => cluster.FrontEnds[0].Http, room)));
+        var newcomers = await Task.WhenAll(rooms.Select(room => Watcher.OpenAsync(cluster.FrontEnds[0].Http, room)));
 
         var remaining = TimeSpan.FromSeconds(15) - sinceKill.Elapsed;
         await Task.WhenAll(watchers.Concat(newcomers).Select(w => w.WaitUntilAsync(w => w.LatestConnections == 21, remaining)));
@@ -70,7 +70,7 @@ public sealed class ClusterTests
         await using var cluster = await ProcessCluster.StartAsync(silos: 2, frontEnds: 2, FastCounts, $"Presence:LeaseSeconds={leaseSeconds}");
         var (doomed, survivor) = (cluster.FrontEnds[0], cluster.FrontEnds[1]);
         var held = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => SseReader.OpenAsync(doomed.Http, "/rooms/doomed/events")));
-        var watchers = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => Watcher.OpenAsync(() => survivor.Http, "doomed")));
+        var watchers = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => Watcher.OpenAsync(survivor.Http, "doomed")));
         await Task.WhenAll(watchers.Select(w => w.WaitUntilAsync(w => w.LatestConnections == 105, TimeSpan.FromSeconds(15))));
         var seenBeforeKill = watchers.ToDictionary(w => w, w => w.Counts.Count);
 
@@ -92,7 +92,7 @@ public sealed class ClusterTests
         await using var cluster = await ProcessCluster.StartAsync(silos: 1, frontEnds: 2, FastCounts);
         var (stopping, survivor) = (cluster.FrontEnds[0], cluster.FrontEnds[1]);
         var held = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => SseReader.OpenAsync(stopping.Http, "/rooms/stopped/events")));
-        var watcher = await Watcher.OpenAsync(() => survivor.Http, "stopped");
+        var watcher = await Watcher.OpenAsync(survivor.Http, "stopped");
         await watcher.WaitUntilAsync(w => w.LatestConnections == 21, TimeSpan.FromSeconds(15));
         var farewells = held.Select(LastRetryBeforeTheEndAsync).ToList();
 
@@ -152,7 +152,7 @@ public sealed class ClusterTests
     public async Task ThousandPublishes_WhileASiloIsKilledAndRestarted_EveryAcknowledgedEventReachesEveryWatcherOnceInOrder()
     {
         await using var cluster = await ProcessCluster.StartAsync(silos: 2, frontEnds: 2, FastCounts);
-        var watchers = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => Watcher.OpenAsync(() => cluster.FrontEnds[i % 2].Http, "acked")));
+        var watchers = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => Watcher.OpenAsync(cluster.FrontEnds[i % 2].Http, "acked")));
         var acknowledged = new List<long>();
 
         for (var n = 0; n < 1000; n++)
@@ -212,10 +212,31 @@ public sealed class ClusterTests
     }
 
     [Fact]
+    public async Task FrontEndKilledAndStartedAgain_ItsClientReconnectsWithLastEventId_AndGetsWhatWasPublishedMeanwhile()
+    {
+        await using var cluster = await ProcessCluster.StartAsync(silos: 1, frontEnds: 2, FastCounts, "Sse:RetryMilliseconds=500");
+        var (restarted, other) = (cluster.FrontEnds[0], cluster.FrontEnds[1]);
+        await using var watcher = await Watcher.OpenAsync(restarted.Http, "comeback");
+        var before = await PublishWithRetriesAsync(other.Http, "comeback", 0);
+        await watcher.WaitUntilAsync(w => w.FeedIds.Contains(before), TimeSpan.FromSeconds(10));
+
+        await cluster.RemoveFrontEndAsync(restarted, kill: true);
+        // Published while the watcher's front end is gone: only a replay after its Last-Event-ID can bring them.
+        long[] meanwhile = [await PublishWithRetriesAsync(other.Http, "comeback", 1), await PublishWithRetriesAsync(other.Http, "comeback", 2)];
+        await cluster.StartFrontEndAsync(restarted.Http.BaseAddress!.Port);
+        await watcher.WaitUntilAsync(w => w.FeedIds.Contains(meanwhile[^1]), TimeSpan.FromSeconds(40));
+        var after = await PublishWithRetriesAsync(other.Http, "comeback", 3);
+        await watcher.WaitUntilAsync(w => w.FeedIds.Contains(after), TimeSpan.FromSeconds(10));
+
+        Assert.Equal([before, .. meanwhile, after], watcher.FeedIds);
+        Assert.True(watcher.Reconnects >= 1);
+    }
+
+    [Fact]
     public async Task EverySiloKilledAndReplaced_FrontEndsKeepRunning_CountsAndEventsCarryOn()
     {
         await using var cluster = await ProcessCluster.StartAsync(silos: 2, frontEnds: 2, FastCounts);
-        var watchers = (await Task.WhenAll(Enumerable.Range(0, 6).Select(i => Watcher.OpenAsync(() => cluster.FrontEnds[i % 2].Http, "replaced")))).ToList();
+        var watchers = (await Task.WhenAll(Enumerable.Range(0, 6).Select(i => Watcher.OpenAsync(cluster.FrontEnds[i % 2].Http, "replaced")))).ToList();
         await Task.WhenAll(watchers.Select(w => w.WaitUntilAsync(w => w.LatestConnections == 6, TimeSpan.FromSeconds(15))));
         var first = await PublishWithRetriesAsync(cluster.FrontEnds[0].Http, "replaced", 0);
         var seenBeforeKill = watchers.ToDictionary(w => w, w => w.Counts.Count);
@@ -226,7 +247,7 @@ public sealed class ClusterTests
         }
         await Task.WhenAll(cluster.StartSiloAsync(), cluster.StartSiloAsync());
         var second = await PublishWithRetriesAsync(cluster.FrontEnds[1].Http, "replaced", 1);
-        watchers.Add(await Watcher.OpenAsync(() => cluster.FrontEnds[0].Http, "replaced"));
+        watchers.Add(await Watcher.OpenAsync(cluster.FrontEnds[0].Http, "replaced"));
 
         await Task.WhenAll(watchers.Select(w => w.WaitUntilAsync(w => w.LatestConnections == 7, TimeSpan.FromSeconds(20))));
         await Task.WhenAll(watchers.Take(6).Select(w => w.WaitUntilAsync(w => w.FeedIds.Contains(second), TimeSpan.FromSeconds(20))));
@@ -245,15 +266,15 @@ public sealed class ClusterTests
         await using var cluster = await ProcessCluster.StartAsync(silos: 1, frontEnds: 1, FastCounts);
         var frontEnd = cluster.FrontEnds[0].Http;
         Assert.Equal(1, await PublishWithRetriesAsync(frontEnd, "outage", 0));
-        var watcher = await Watcher.OpenAsync(() => frontEnd, "outage");
-        var leaving = await Watcher.OpenAsync(() => frontEnd, "outage");
+        var watcher = await Watcher.OpenAsync(frontEnd, "outage");
+        var leaving = await Watcher.OpenAsync(frontEnd, "outage");
         await watcher.WaitUntilAsync(w => w.LatestConnections == 2, TimeSpan.FromSeconds(10));
 
         cluster.Redis.Signal(Signals.Stop);
         var outage = Stopwatch.StartNew();
         using var refused = await PublishAsync(frontEnd, "outage", 1);
         var answeredAfter = outage.Elapsed;
-        var joining = await Watcher.OpenAsync(() => frontEnd, "outage");
+        var joining = await Watcher.OpenAsync(frontEnd, "outage");
         await watcher.WaitUntilAsync(w => w.LatestConnections == 3, TimeSpan.FromSeconds(5));
         await leaving.DisposeAsync();
         await watcher.WaitUntilAsync(w => w.LatestConnections == 2, TimeSpan.FromSeconds(5));
@@ -271,7 +292,7 @@ public sealed class ClusterTests
         var acknowledged = await PublishWithRetriesAsync(frontEnd, "outage", 2);
         await watcher.WaitUntilAsync(w => w.FeedIds.Contains(acknowledged), TimeSpan.FromSeconds(10));
         Assert.Equal(0, watcher.Reconnects);
-        await using var joinedAfter = await Watcher.OpenAsync(() => frontEnd, "outage");
+        await using var joinedAfter = await Watcher.OpenAsync(frontEnd, "outage");
         await watcher.WaitUntilAsync(w => w.LatestConnections == 3, TimeSpan.FromSeconds(10));
         // The refused publish may still have been stored (Redis ran the queued XADD when it woke
         // up): a 503 means "not acknowledged", not "not stored". Replay is exact either way.

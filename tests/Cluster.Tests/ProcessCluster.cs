@@ -76,9 +76,10 @@ internal sealed class ProcessCluster : IAsyncDisposable
         return silo;
     }
 
-    public async Task<FrontEndNode> StartFrontEndAsync()
+    /// <summary>A front end on <paramref name="port"/> (one that was stopped, say), or on a free port.</summary>
+    public async Task<FrontEndNode> StartFrontEndAsync(int? port = null)
     {
-        var port = NodeProcess.FreePort();
+        port ??= NodeProcess.FreePort();
         var process = Start("frontend", Build.WebFrontend,
             ["Orleans:Mode=Client", $"Urls=http://127.0.0.1:{port}", $"Feed:PublishKeys:0={PublishKey}"]);
         var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = Timeout.InfiniteTimeSpan };

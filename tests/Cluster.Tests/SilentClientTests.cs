@@ -35,7 +35,7 @@ public sealed class SilentClientTests(ITestOutputHelper output)
         await frontEnd.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(60));
         using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = Timeout.InfiniteTimeSpan };
         // Counted itself, from this machine's side (over loopback, untouched by the cut).
-        await using var watcher = await Watcher.OpenAsync(() => http, Room);
+        await using var watcher = await Watcher.OpenAsync(http, Room);
         // After its request the client never sends a byte of its own: only its kernel's ACKs.
         await using var client = network.Start("client", "curl", "--silent", "--no-buffer", $"{url}/rooms/{Room}/events");
         await client.WaitForOutputAsync("event: presence", TimeSpan.FromSeconds(30));

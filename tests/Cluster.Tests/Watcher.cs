@@ -1,17 +1,17 @@
-using Presence.WebFrontend.Tests;
+using Presence.Client;
 
 namespace Presence.Cluster.Tests;
 
 /// <summary>
-/// A browser-like client of one room's event stream: it records every count and feed event it is
-/// shown and, when the stream breaks, reconnects after the server's <c>retry:</c> with
-/// <c>Last-Event-ID</c>, as EventSource does.
+/// A browser-like client of one room's event stream, on <see cref="PresenceClient"/>: it records
+/// every count and feed event it is shown and, when the stream breaks, reconnects after the
+/// server's <c>retry:</c> with <c>Last-Event-ID</c>, as EventSource does.
 /// </summary>
 internal sealed class Watcher : IAsyncDisposable
 {
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _stop = new();
-    private readonly List<PresenceCounts> _counts = [];
+    private readonly List<PresenceEvent> _counts = [];
     private readonly List<long> _feedIds = [];
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _run = Task.CompletedTask;
@@ -20,10 +20,10 @@ internal sealed class Watcher : IAsyncDisposable
 
     public string Room { get; }
 
-    /// <summary>How many times the stream broke and was opened again.</summary>
+    /// <summary>How many times the stream broke (or was refused) and was opened again.</summary>
     public int Reconnects { get; private set; }
 
-    public IReadOnlyList<PresenceCounts> Counts
+    public IReadOnlyList<PresenceEvent> Counts
     {
         get { lock (_gate) { return [.. _counts]; } }
     }
@@ -39,16 +39,18 @@ internal sealed class Watcher : IAsyncDisposable
     }
 
     /// <summary>Opens the stream; returns once its first count has arrived.</summary>
-    public static async Task<Watcher> OpenAsync(Func<HttpClient> frontEnd, string room)
+    public static async Task<Watcher> OpenAsync(HttpClient frontEnd, string room)
     {
-        var first = await SseReader.OpenAsync(frontEnd(), $"/rooms/{room}/events");
         var watcher = new Watcher(room);
-        watcher._run = Task.Run(() => watcher.RunAsync(frontEnd, first));
+        watcher._run = Task.Run(() => watcher.RunAsync(new PresenceClient(frontEnd)));
         await watcher.WaitUntilAsync(w => w.LatestConnections is not null, TimeSpan.FromSeconds(30));
         return watcher;
     }
 
-    /// <summary>Completes when <paramref name="condition"/> holds; fails after <paramref name="timeout"/>.</summary>
+    /// <summary>
+    /// Completes when <paramref name="condition"/> holds; fails after <paramref name="timeout"/>, or
+    /// at once if the stream was refused for good.
+    /// </summary>
     public async Task WaitUntilAsync(Func<Watcher, bool> condition, TimeSpan timeout)
     {
         using var expiry = new CancellationTokenSource(timeout > TimeSpan.Zero ? timeout : TimeSpan.Zero);
@@ -63,9 +65,13 @@ internal sealed class Watcher : IAsyncDisposable
             {
                 return;
             }
+            if (_run.IsFaulted)
+            {
+                await _run;
+            }
             try
             {
-                await changed.WaitAsync(expiry.Token);
+                await Task.WhenAny(changed, _run).WaitAsync(expiry.Token);
             }
             catch (OperationCanceledException)
             {
@@ -75,79 +81,41 @@ internal sealed class Watcher : IAsyncDisposable
         }
     }
 
-    /// <summary>Reads until disposed; the reader is this loop's own, opened again whenever the stream breaks.</summary>
-    private async Task RunAsync(Func<HttpClient> frontEnd, SseReader first)
+    /// <summary>Reads until disposed.</summary>
+    private async Task RunAsync(PresenceClient client)
     {
-        var retry = TimeSpan.FromSeconds(3);
-        var reader = first;
         try
         {
-            while (true)
+            await foreach (var roomEvent in client.WatchAsync(Room, cancellationToken: _stop.Token))
             {
-                try
-                {
-                    reader ??= await SseReader.OpenAsync(frontEnd(), $"/rooms/{Room}/events", LastEventId(), _stop.Token);
-                    while (true)
-                    {
-                        Record(await reader.NextAsync(Timeout.InfiniteTimeSpan, _stop.Token), ref retry);
-                    }
-                }
-                catch (Exception) when (!_stop.IsCancellationRequested)
-                {
-                    // The stream broke (its front end or the cluster failed): reconnect after the
-                    // server's retry, as a browser does.
-                    if (reader is not null)
-                    {
-                        await reader.DisposeAsync();
-                        reader = null;
-                    }
-                    Reconnects++;
-                    await Task.Delay(retry, _stop.Token);
-                }
+                Record(roomEvent);
             }
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
         }
-        finally
-        {
-            if (reader is not null)
-            {
-                await reader.DisposeAsync();
-            }
-        }
     }
 
-    private void Record(SseMessage message, ref TimeSpan retry)
+    private void Record(RoomEvent roomEvent)
     {
-        if (message.Retry is { } milliseconds)
-        {
-            retry = TimeSpan.FromMilliseconds(milliseconds);
-        }
         lock (_gate)
         {
-            if (message.Event == "presence")
+            switch (roomEvent)
             {
-                _counts.Add(message.Presence);
-            }
-            else if (message.Id is { } id)
-            {
-                _feedIds.Add(long.Parse(id));
-            }
-            else
-            {
-                return;
+                case PresenceEvent counts:
+                    _counts.Add(counts);
+                    break;
+                case FeedEvent feedEvent:
+                    _feedIds.Add(feedEvent.Id);
+                    break;
+                case ReconnectingEvent:
+                    Reconnects++;
+                    return;
+                default:
+                    return;
             }
             _changed.TrySetResult();
             _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
-    }
-
-    private string? LastEventId()
-    {
-        lock (_gate)
-        {
-            return _feedIds.Count == 0 ? null : _feedIds[^1].ToString();
         }
     }
 

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
+using Presence.Client;
 
 namespace Presence.WebFrontend.Tests;
 
@@ -49,6 +50,34 @@ public sealed class LimitsTests(LimitedFactory factory) : IClassFixture<LimitedF
         await third.DisposeAsync();
         await using var admitted = await OpenOnceRoomAsync(client, other, TimeSpan.FromSeconds(10));
         Assert.Equal(1, (await admitted.WaitForPresenceAsync(_ => true)).Connections);
+    }
+
+    [Fact]
+    public async Task Client_PastMaxStreams_WaitsTheRetryAfter_ThenOpensOnceThereIsRoom()
+    {
+        var room = $"room-{Guid.NewGuid():N}";
+        var presence = new PresenceClient(factory.CreateStreamingClient());
+        using var timeout = new CancellationTokenSource(ClientEvents.Timeout);
+        var held = Enumerable.Range(0, LimitedFactory.MaxStreams).Select(_ => presence.WatchAsync(room, cancellationToken: timeout.Token).GetAsyncEnumerator()).ToList();
+        foreach (var stream in held)
+        {
+            await stream.NextAsync<PresenceEvent>();
+        }
+        await using var late = presence.WatchAsync(room, cancellationToken: timeout.Token).GetAsyncEnumerator();
+
+        var refused = await late.NextAsync<ReconnectingEvent>();
+        await held[0].DisposeAsync(); // before the late one asks again: it opens once the server has let this one go
+        var admitted = await late.NextAsync<PresenceEvent>();
+
+        var error = Assert.IsType<PresenceException>(refused.Error);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, error.StatusCode);
+        Assert.NotNull(error.RetryAfter);
+        Assert.True(refused.Delay >= error.RetryAfter, $"waits {refused.Delay}, asked to wait {error.RetryAfter}");
+        Assert.Equal(LimitedFactory.MaxStreams, admitted.Connections);
+        foreach (var stream in held.Skip(1))
+        {
+            await stream.DisposeAsync();
+        }
     }
 
     [Theory]
@@ -136,6 +165,23 @@ public sealed class RateLimitTests(RateLimitedFactory factory) : IClassFixture<R
         await Assert429Async(refused);
         Assert.True(statuses.Count(status => status == HttpStatusCode.Created) >= 2, string.Join(", ", statuses));
         Assert.Equal(HttpStatusCode.Created, (await PublishAsync(room, RateLimitedFactory.OtherPublishKey)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Client_PublishFlood_ThrowsPresenceException429_WithRetryAfter()
+    {
+        var presence = new PresenceClient(_client, PresenceFactory.PublishKey);
+        var room = $"room-{Guid.NewGuid():N}";
+        PresenceException? refused = null;
+        for (var i = 0; i < 10 && refused is null; i++)
+        {
+            refused = await Record.ExceptionAsync(() => presence.PublishAsync(room, "flood", i)) as PresenceException;
+        }
+
+        Assert.NotNull(refused);
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.True(refused.RetryAfter >= TimeSpan.FromSeconds(1));
+        Assert.Equal(429, refused.Problem?.GetProperty("status").GetInt32());
     }
 
     [Fact]

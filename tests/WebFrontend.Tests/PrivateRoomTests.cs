@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using Presence.Client;
 using Presence.Grains.Interfaces;
 
 namespace Presence.WebFrontend.Tests;
@@ -131,6 +132,45 @@ public sealed class PrivateRoomTests(PrivateRoomsFactory factory) : IClassFixtur
 
         Assert.Equal(2, (await byQuery.WaitForPresenceAsync(p => p.Connections == 2)).Connections);
         Assert.Equal(1, (await publicRoom.WaitForPresenceAsync(_ => true)).Connections);
+    }
+
+    [Fact]
+    public async Task Client_WatchesAndReadsWithItsToken_401WithoutOne_403WithAnotherRoomsToken()
+    {
+        var room = NewRoom();
+        var presence = new PresenceClient(_client);
+        using var timeout = new CancellationTokenSource(ClientEvents.Timeout);
+        await using var without = presence.WatchAsync(room, cancellationToken: timeout.Token).GetAsyncEnumerator();
+        await using var otherRoom = presence.WatchAsync(room, new WatchOptions { AccessToken = Token([NewRoom()]) }, timeout.Token).GetAsyncEnumerator();
+        await using var with = presence.WatchAsync(room, new WatchOptions { AccessToken = Token([room]) }, timeout.Token).GetAsyncEnumerator();
+
+        var unauthorized = await Assert.ThrowsAsync<PresenceException>(async () => await without.MoveNextAsync());
+        var forbidden = await Assert.ThrowsAsync<PresenceException>(async () => await otherRoom.MoveNextAsync());
+        var counts = await with.NextAsync<PresenceEvent>();
+        var snapshot = await presence.GetAsync(room, Token([room]));
+        var snapshotWithout = await Assert.ThrowsAsync<PresenceException>(() => presence.GetAsync(room));
+
+        Assert.Equal((HttpStatusCode.Unauthorized, 401), (unauthorized.StatusCode, unauthorized.Problem?.GetProperty("status").GetInt32()));
+        Assert.Equal((HttpStatusCode.Forbidden, 403), (forbidden.StatusCode, forbidden.Problem?.GetProperty("status").GetInt32()));
+        Assert.Equal((room, 1), (counts.Room, counts.Connections));
+        Assert.Equal((room, 1), (snapshot.Room, snapshot.Connections));
+        Assert.Equal(HttpStatusCode.Unauthorized, snapshotWithout.StatusCode);
+    }
+
+    [Fact]
+    public async Task Client_StreamEndedByItsTokensExpiry_ReconnectionRefused_Throws401()
+    {
+        var room = NewRoom();
+        using var timeout = new CancellationTokenSource(ClientEvents.Timeout);
+        await using var events = new PresenceClient(_client)
+            .WatchAsync(room, new WatchOptions { AccessToken = Token([room], TimeSpan.FromSeconds(2)) }, timeout.Token).GetAsyncEnumerator();
+        await events.NextAsync<PresenceEvent>();
+
+        var ended = await events.NextAsync<ReconnectingEvent>();
+        var refused = await Assert.ThrowsAsync<PresenceException>(async () => await events.MoveNextAsync());
+
+        Assert.Null(ended.Error); // the server ended the stream
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
     }
 
     [Fact]
