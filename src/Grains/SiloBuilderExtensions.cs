@@ -19,6 +19,8 @@ public static class SiloBuilderExtensions
     /// <summary>How long the memory streams' queues keep a message delivered to its consumers.</summary>
     private static readonly TimeSpan StreamCacheTime = TimeSpan.FromMinutes(1);
 
+    private const int GrainLocationCacheSize = 20_000;
+
     /// <summary>The room grains and the memory streams between them and the front ends, whatever the storage.</summary>
     public static ISiloBuilder AddPresenceGrains(this ISiloBuilder silo)
     {
@@ -27,6 +29,11 @@ public static class SiloBuilderExtensions
         silo.Services.AddMetrics();
         silo.Services.AddSingleton<GrainMetrics>();
         silo.AddIncomingGrainCallFilter<StorageFailureFilter>();
+        // Every connection activates a ConnectionGrain once, and each activation stayed in the
+        // silo's cache of grain locations: up to a million entries by default, about 0.3 KB each,
+        // the growth a soak saw once the streams' cache was bounded. The entries worth keeping are
+        // the rooms' grains, which their renewals keep at the front of the LRU.
+        silo.Configure<GrainDirectoryOptions>(options => options.CacheSize = GrainLocationCacheSize);
         silo.AddMemoryStreams(RoomStreams.ProviderName, streams =>
         {
             // The default 100 ms poll would be added to the latency of every count and event; at

@@ -42,7 +42,9 @@ catch (InvalidOperationException exception)
 }
 builder.Services.AddOpenTelemetry().ConfigureResource(resource => resource.AddService("presence-silo")).WithMetrics(metrics => metrics
     .AddMeter(Telemetry.Meters)
-    .AddView(Telemetry.BrokenOrleansCounter, MetricStreamConfiguration.Drop)
+    .AddView(instrument => instrument.Name == Telemetry.BrokenOrleansCounter
+        ? MetricStreamConfiguration.Drop
+        : new MetricStreamConfiguration { CardinalityLimit = Telemetry.SeriesPerInstrument })
     .AddRuntimeInstrumentation()
     .AddPrometheusExporter());
 // SIGTERM: the silo leaves the cluster (its rooms move to the other silos) before the process exits.

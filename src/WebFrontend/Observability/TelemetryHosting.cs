@@ -27,10 +27,9 @@ internal static class TelemetryHosting
         services.AddSingleton<IOutgoingGrainCallFilter, GrainCallTimer>();
         services.AddOpenTelemetry().ConfigureResource(resource => resource.AddService("presence-frontend")).WithMetrics(metrics => metrics
             .AddMeter(Telemetry.Meters)
-            .AddView(Telemetry.BrokenOrleansCounter, MetricStreamConfiguration.Drop)
             .AddRuntimeInstrumentation()
             .AddPrometheusExporter());
-        services.ConfigureOpenTelemetryMeterProvider((provider, metrics) => metrics.AddView(OnlyThisHost(provider.GetRequiredService<IMeterFactory>())));
+        services.ConfigureOpenTelemetryMeterProvider((provider, metrics) => metrics.AddView(Streams(provider.GetRequiredService<IMeterFactory>())));
         return services;
     }
 
@@ -51,12 +50,19 @@ internal static class TelemetryHosting
     }
 
     /// <summary>
+    /// Which instruments are exported, and how (one view: where several match, each makes a stream).
     /// OpenTelemetry listens to meters by name, in the whole process: where several hosts share one
     /// (the tests' factories), each exports only the meters its own <see cref="IMeterFactory"/> made,
-    /// beside the process-wide ones (the runtime's).
+    /// beside the process-wide ones (the runtime's). <see cref="Telemetry.BrokenOrleansCounter"/> is
+    /// left out, and the others keep at most <see cref="Telemetry.SeriesPerInstrument"/> series.
     /// </summary>
-    private static Func<Instrument, MetricStreamConfiguration?> OnlyThisHost(IMeterFactory ours) =>
-        instrument => instrument.Meter.Scope is IMeterFactory scope && scope != ours ? MetricStreamConfiguration.Drop : null;
+    private static Func<Instrument, MetricStreamConfiguration?> Streams(IMeterFactory ours)
+    {
+        var bounded = new MetricStreamConfiguration { CardinalityLimit = Telemetry.SeriesPerInstrument };
+        return instrument => instrument.Name == Telemetry.BrokenOrleansCounter || instrument.Meter.Scope is IMeterFactory scope && scope != ours
+            ? MetricStreamConfiguration.Drop
+            : bounded;
+    }
 
     public static WebApplication MapPresenceTelemetry(this WebApplication app)
     {
