@@ -28,6 +28,10 @@ public class PresenceFactory : WebApplicationFactory<Program>
         builder.UseSetting("Sse:KeepAliveSeconds", KeepAliveSeconds.ToString());
         builder.UseSetting("Sse:RetryMilliseconds", "1500");
         builder.UseSetting("Feed:PublishKeys:0", PublishKey);
+        // Tests in one collection share a factory and a key, and some publish thousands at once;
+        // the rate limits have tests (and factories) of their own.
+        builder.UseSetting("RateLimits:PublishPerSecond", "100000");
+        builder.UseSetting("RateLimits:PublishBurst", "100000");
     }
 
     /// <summary>An HTTP client for long-lived event streams.</summary>
