@@ -10,6 +10,7 @@ using Orleans.Serialization;
 using Orleans.Storage;
 using Presence.Grains.Feed;
 using Presence.Grains.Interfaces;
+using Presence.Grains.Webhooks;
 using StackExchange.Redis;
 
 namespace Presence.Grains;
@@ -26,6 +27,7 @@ public static class SiloBuilderExtensions
         silo.Services.AddValidatedOptions<FeedOptions>(FeedOptions.Section);
         silo.Services.AddMetrics();
         silo.Services.AddSingleton<GrainMetrics>();
+        silo.Services.AddWebhooks();
         silo.AddIncomingGrainCallFilter<StorageFailureFilter>();
         silo.AddMemoryStreams(RoomStreams.ProviderName, streams =>
         {
