@@ -66,6 +66,24 @@ public sealed class GraceTests(GraceCluster fixture)
     }
 
     [Fact]
+    public async Task TwoViewersLeavingASecondApart_EachDropsAtTheEndOfItsOwnGrace()
+    {
+        var grain = NewRoom();
+        var (alice, bob) = (Members.New("alice"), Members.New("bob"));
+        await grain.JoinAsync(FrontEnd, [alice, bob]);
+
+        await grain.LeaveAsync(alice.ConnectionId);
+        await AdvanceAsync(TimeSpan.FromSeconds(1));
+        await grain.LeaveAsync(bob.ConnectionId);
+        await AdvanceAsync(Grace - TimeSpan.FromSeconds(1));
+        var aliceOver = await CountsAsync(grain);
+        await AdvanceAsync(TimeSpan.FromSeconds(1));
+
+        Assert.Equal((1, 0), aliceOver);
+        Assert.Equal((0, 0), await CountsAsync(grain));
+    }
+
+    [Fact]
     public async Task Leave_AnonymousConnection_DropsAtOnce()
     {
         var grain = NewRoom();

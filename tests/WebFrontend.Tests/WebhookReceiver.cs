@@ -20,13 +20,15 @@ public sealed record WebhookDelivery(byte[] Body, string? Signature, int Status)
 
 /// <summary>
 /// A webhook receiver on a real Kestrel on a free loopback port: it records every POST to
-/// <c>/hooks</c> by the room in its body, and answers 500 to a room's next requests when told to.
+/// <c>/hooks</c> by the room in its body as it arrives, and when told to, answers 500 to a room's next
+/// requests or holds its answers back.
 /// </summary>
 public sealed class WebhookReceiver : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<string, Channel<WebhookDelivery>> _rooms = new();
     private readonly Dictionary<string, int> _failures = [];
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _holds = new();
 
     private WebhookReceiver(WebApplication app) => _app = app;
 
@@ -54,6 +56,10 @@ public sealed class WebhookReceiver : IAsyncDisposable
         }
     }
 
+    /// <summary>The room's requests get no answer until the returned source is completed.</summary>
+    public TaskCompletionSource Hold(string room) =>
+        _holds[room] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>The room's next delivery, in the order they came.</summary>
     public async Task<WebhookDelivery> NextAsync(string room)
     {
@@ -79,6 +85,10 @@ public sealed class WebhookReceiver : IAsyncDisposable
             }
         }
         await Deliveries(room).Writer.WriteAsync(new WebhookDelivery(bytes, request.Headers["X-Presence-Signature"], status));
+        if (_holds.TryGetValue(room, out var hold))
+        {
+            await hold.Task;
+        }
         return Results.StatusCode(status);
     }
 

@@ -90,6 +90,25 @@ public sealed class WebhookTests(WebhookFactory factory) : IClassFixture<Webhook
         Assert.All(deliveries, delivery => Assert.Equal(Signature(delivery.Body), delivery.Signature));
     }
 
+    [Fact]
+    public async Task Receiver_HoldsItsAnswer_CountsMoveOnMeanwhile()
+    {
+        var room = NewRoom();
+        var hold = Receiver.Hold(room);
+        await using var watcher = await SseReader.OpenAsync(_client, $"/rooms/{room}/events?count=false");
+        await using var first = await SseReader.OpenAsync(_client, $"/rooms/{room}/events");
+        var occupied = await Receiver.NextAsync(room);
+
+        // The receiver has not answered the occupied: the room's counts do not wait for it.
+        var second = await SseReader.OpenAsync(_client, $"/rooms/{room}/events");
+        await watcher.WaitForPresenceAsync(p => p.Connections == 2, TimeSpan.FromSeconds(2));
+        await second.DisposeAsync();
+        await watcher.WaitForPresenceAsync(p => p.Connections == 1, TimeSpan.FromSeconds(2));
+        hold.SetResult();
+
+        Assert.Equal(("room.occupied", room), Parsed(occupied));
+    }
+
     private static (string? Type, string? Room) Parsed(WebhookDelivery delivery) =>
         (delivery.Json.GetProperty("type").GetString(), delivery.Json.GetProperty("room").GetString());
 
