@@ -15,6 +15,13 @@ public sealed class PresenceOptions
     [Range(0, 60_000)]
     public int PublishIntervalMilliseconds { get; set; } = 250;
 
+    /// <summary>
+    /// A viewer with a viewer id of its own stays counted in <c>watching</c> this long after its last
+    /// connection in a room left (or lapsed), so that a reload does not dip the count. 0: off.
+    /// </summary>
+    [Range(0, 3_600)]
+    public double DepartureGraceSeconds { get; set; } = 3;
+
     public TimeSpan Lease => TimeSpan.FromSeconds(LeaseSeconds);
 
     /// <summary>How often front ends renew their connections' leases: three chances per lease.</summary>
@@ -24,6 +31,8 @@ public sealed class PresenceOptions
     public TimeSpan SweepPeriod => Lease / 10;
 
     public TimeSpan PublishInterval => TimeSpan.FromMilliseconds(PublishIntervalMilliseconds);
+
+    public TimeSpan DepartureGrace => TimeSpan.FromSeconds(DepartureGraceSeconds);
 }
 
 /// <summary>The room event feed (section <c>Feed</c>).</summary>

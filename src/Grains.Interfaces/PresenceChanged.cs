@@ -13,11 +13,21 @@ public sealed record PresenceChanged(
     [property: Id(2)] int Connections,
     [property: Id(3)] long Version);
 
-/// <summary>One counted connection of a room and the viewer it belongs to.</summary>
+/// <summary>
+/// One counted connection of a room and the viewer it belongs to. A connection opened without a
+/// viewer id is its own viewer, under <see cref="OwnViewerId"/>.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("presence.member")]
 public readonly record struct Member(
     [property: Id(0)] Guid ConnectionId,
-    [property: Id(1)] string ViewerId);
+    [property: Id(1)] string ViewerId)
+{
+    /// <summary>Opened without a viewer id: it leaves the count at once, with no departure grace.</summary>
+    public bool IsAnonymous => ViewerId == OwnViewerId(ConnectionId);
+
+    /// <summary>The viewer id of a connection opened without one.</summary>
+    public static string OwnViewerId(Guid connectionId) => connectionId.ToString("N");
+}
 
 /// <summary>
 /// One front end's counted connections in a room, in a few bytes: how many, and the XOR of a hash of

@@ -1,9 +1,11 @@
 using System.Collections.Immutable;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Hosting;
 using Orleans.Streams;
 using Presence.Grains.Interfaces;
+using Presence.Grains.Webhooks;
 
 namespace Presence.Grains;
 
@@ -21,14 +23,18 @@ public sealed class PublishedPresence
 /// all of a front end's connections while the grain holds the same membership for it, a list renews
 /// them one by one when not. A sweep timer removes lapsed leases, and a reminder, registered while
 /// the room is occupied, brings the grain back to sweep even after its silo died. Count changes are
-/// coalesced to one stream event per publish interval.
+/// coalesced to one stream event per publish interval. A viewer with a viewer id of its own whose last
+/// connection leaves (or lapses) stays in <c>watching</c> for the departure grace, so that a reload
+/// does not dip the count; <c>connections</c> drops at once. The room's occupancy changes (watching
+/// 0 to 1 and back to 0) go to the webhook sender as they are published.
 /// </summary>
 public sealed partial class PresenceGrain(
     [PersistentState("presence", Storage.Rooms)] IPersistentState<PublishedPresence> published,
     IOptions<PresenceOptions> presenceOptions,
     IOptions<ReminderOptions> reminderOptions,
-    TimeProvider time,
+    [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time,
     GrainMetrics metrics,
+    WebhookSender webhooks,
     ILogger<PresenceGrain> logger) : Grain, IPresenceGrain, IRemindable
 {
     private const string SweepReminder = "sweep";
@@ -38,8 +44,10 @@ public sealed partial class PresenceGrain(
     private readonly Dictionary<string, FrontEndLeases> _frontEnds = [];
     private readonly Dictionary<string, int> _connectionsPerViewer = [];
     private readonly Dictionary<Guid, DateTimeOffset> _departed = [];
+    private readonly Dictionary<string, DateTimeOffset> _departing = [];
     private IAsyncStream<PresenceChanged> _stream = null!;
     private IGrainTimer _publishTimer = null!;
+    private IGrainTimer _graceTimer = null!;
     private IGrainReminder? _reminder;
     private bool _publishScheduled;
     private DateTimeOffset _publishDue;
@@ -48,8 +56,12 @@ public sealed partial class PresenceGrain(
     private (int Watching, int Connections) _rebuildFloor;
     private long _version;
     private long _publishedVersion;
+    private int _publishedWatching;
 
     private string Room => this.GetPrimaryKeyString();
+
+    /// <summary>Viewers with a connection, and those still within their departure grace.</summary>
+    private int Watching => _connectionsPerViewer.Count + _departing.Count;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -59,9 +71,12 @@ public sealed partial class PresenceGrain(
             PublishAsync, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan));
         this.RegisterGrainTimer(
             Sweep, new GrainTimerCreationOptions(_options.SweepPeriod, _options.SweepPeriod));
+        _graceTimer = this.RegisterGrainTimer(
+            EndGraces, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan));
         _reminder = await this.GetReminder(SweepReminder);
 
         _version = _publishedVersion = Math.Max(published.State.Version, ClockVersion());
+        _publishedWatching = published.State.Watching;
         if (published.State.Connections > 0)
         {
             _rebuildFloor = (published.State.Watching, published.State.Connections);
@@ -73,6 +88,11 @@ public sealed partial class PresenceGrain(
             // every connection is back.
             _rebuildingUntil = time.GetUtcNow() + 2 * _options.RenewalPeriod + _options.SweepPeriod;
             LogRebuilding(Room, published.State.Connections, _rebuildingUntil);
+            Changed();
+        }
+        else if (published.State.Watching > 0)
+        {
+            // The silo died during a departure grace, which is over by now: the room is empty.
             Changed();
         }
     }
@@ -87,7 +107,7 @@ public sealed partial class PresenceGrain(
             {
                 // A new connection on top of those still to be renewed: the counts shown while
                 // rebuilding rise with it, as the true counts do.
-                var newViewer = !_connectionsPerViewer.ContainsKey(member.ViewerId);
+                var newViewer = !_connectionsPerViewer.ContainsKey(member.ViewerId) && !_departing.ContainsKey(member.ViewerId);
                 _rebuildFloor = (_rebuildFloor.Watching + (newViewer ? 1 : 0), _rebuildFloor.Connections + 1);
             }
             Admit(frontEnd, member, now + _options.Lease);
@@ -154,7 +174,8 @@ public sealed partial class PresenceGrain(
             _frontEnds[frontEnd] = holder = new FrontEndLeases(frontEnd);
         }
         holder.Membership = holder.Membership.With(member.ConnectionId);
-        _leases[member.ConnectionId] = new Lease(member.ViewerId, holder) { Expires = expires };
+        _leases[member.ConnectionId] = new Lease(member, holder) { Expires = expires };
+        _departing.Remove(member.ViewerId); // back within its grace: it never left watching
         _connectionsPerViewer[member.ViewerId] = _connectionsPerViewer.GetValueOrDefault(member.ViewerId) + 1;
         Changed();
     }
@@ -173,16 +194,45 @@ public sealed partial class PresenceGrain(
             _frontEnds.Remove(holder.Name);
         }
 
-        var remaining = _connectionsPerViewer[lease.ViewerId] - 1;
-        if (remaining == 0)
+        var viewer = lease.Member.ViewerId;
+        var remaining = _connectionsPerViewer[viewer] - 1;
+        if (remaining > 0)
         {
-            _connectionsPerViewer.Remove(lease.ViewerId);
+            _connectionsPerViewer[viewer] = remaining;
         }
         else
         {
-            _connectionsPerViewer[lease.ViewerId] = remaining;
+            _connectionsPerViewer.Remove(viewer);
+            if (!lease.Member.IsAnonymous && _options.DepartureGrace > TimeSpan.Zero)
+            {
+                _departing[viewer] = time.GetUtcNow() + _options.DepartureGrace;
+                if (_departing.Count == 1)
+                {
+                    _graceTimer.Change(_options.DepartureGrace, Timeout.InfiniteTimeSpan);
+                }
+            }
         }
         return true;
+    }
+
+    /// <summary>Viewers whose departure grace is over leave <c>watching</c>; the timer then waits for the next one.</summary>
+    private Task EndGraces()
+    {
+        var now = time.GetUtcNow();
+        var ended = _departing.Where(entry => entry.Value <= now).Select(entry => entry.Key).ToList();
+        foreach (var viewer in ended)
+        {
+            _departing.Remove(viewer);
+        }
+        if (ended.Count > 0)
+        {
+            Changed();
+        }
+        if (_departing.Count > 0)
+        {
+            _graceTimer.Change(_departing.Values.Min() - now, Timeout.InfiniteTimeSpan);
+        }
+        return Task.CompletedTask;
     }
 
     private Task Sweep()
@@ -263,11 +313,12 @@ public sealed partial class PresenceGrain(
         }
 
         _lastPublishedAt = now;
-        var change = new PresenceChanged(Room, _connectionsPerViewer.Count, _leases.Count, _version);
+        var change = new PresenceChanged(Room, Watching, _leases.Count, _version);
         try
         {
             await _stream.OnNextAsync(change);
             _publishedVersion = change.Version;
+            ReportOccupancy(change.Watching, now);
             await PersistAsync(change);
             await SyncReminderAsync();
             ReportToDirectory();
@@ -279,9 +330,19 @@ public sealed partial class PresenceGrain(
         }
     }
 
+    /// <summary>Once per change of the published counts between 0 and more watching; never while rebuilding.</summary>
+    private void ReportOccupancy(int watching, DateTimeOffset now)
+    {
+        if ((watching > 0) != (_publishedWatching > 0))
+        {
+            webhooks.Post(new RoomOccupancyChanged(Room, watching > 0, now));
+        }
+        _publishedWatching = watching;
+    }
+
     private async Task PersistAsync(PresenceChanged change)
     {
-        if (change.Connections == 0)
+        if (change.Watching == 0)
         {
             await published.ClearStateAsync();
             return;
@@ -294,14 +355,14 @@ public sealed partial class PresenceGrain(
 
     private async Task SyncReminderAsync()
     {
-        if (_leases.Count > 0 && _reminder is null)
+        if (Watching > 0 && _reminder is null)
         {
             var period = _options.Lease > reminderOptions.Value.MinimumReminderPeriod
                 ? _options.Lease
                 : reminderOptions.Value.MinimumReminderPeriod;
             _reminder = await this.RegisterOrUpdateReminder(SweepReminder, period, period);
         }
-        else if (_leases.Count == 0 && _reminder is not null)
+        else if (Watching == 0 && _reminder is not null)
         {
             await this.UnregisterReminder(_reminder);
             _reminder = null;
@@ -310,7 +371,7 @@ public sealed partial class PresenceGrain(
 
     private void ReportToDirectory() =>
         GrainFactory.GetGrain<IRoomDirectoryGrain>(0)
-            .ReportAsync(new RoomWatching(Room, _connectionsPerViewer.Count))
+            .ReportAsync(new RoomWatching(Room, Watching))
             .Ignore();
 
     /// <summary>Reactivated after a crash and not all front ends have renewed yet.</summary>
@@ -319,13 +380,13 @@ public sealed partial class PresenceGrain(
     /// <summary>The true counts; while rebuilding after a crash, never below what was last published plus the joins since.</summary>
     private PresenceChanged Snapshot() =>
         IsRebuilding(time.GetUtcNow())
-            ? new PresenceChanged(Room, Math.Max(_rebuildFloor.Watching, _connectionsPerViewer.Count), _rebuildFloor.Connections, _version)
-            : new PresenceChanged(Room, _connectionsPerViewer.Count, _leases.Count, _version);
+            ? new PresenceChanged(Room, Math.Max(_rebuildFloor.Watching, Watching), _rebuildFloor.Connections, _version)
+            : new PresenceChanged(Room, Watching, _leases.Count, _version);
 
     /// <summary>One connection's lease: renewed on its own by a listed renewal, or with all of its front end's.</summary>
-    private sealed class Lease(string viewerId, FrontEndLeases holder)
+    private sealed class Lease(Member member, FrontEndLeases holder)
     {
-        public string ViewerId { get; } = viewerId;
+        public Member Member { get; } = member;
 
         public FrontEndLeases Holder { get; } = holder;
 

@@ -10,6 +10,7 @@ using Orleans.Serialization;
 using Orleans.Storage;
 using Presence.Grains.Feed;
 using Presence.Grains.Interfaces;
+using Presence.Grains.Webhooks;
 using StackExchange.Redis;
 
 namespace Presence.Grains;
@@ -28,6 +29,7 @@ public static class SiloBuilderExtensions
         silo.Services.AddValidatedOptions<FeedOptions>(FeedOptions.Section);
         silo.Services.AddMetrics();
         silo.Services.AddSingleton<GrainMetrics>();
+        silo.Services.AddWebhooks();
         silo.AddIncomingGrainCallFilter<StorageFailureFilter>();
         // Every connection activates a ConnectionGrain once, and each activation stayed in the
         // silo's cache of grain locations: up to a million entries by default, about 0.3 KB each,

@@ -35,6 +35,29 @@ public sealed class ClusterTests
     }
 
     [Fact]
+    public async Task TwoSilosTwoFrontEnds_WebhooksSentOncePerTransition_FromTheRoomsSilo()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var cluster = await ProcessCluster.StartAsync(silos: 2, frontEnds: 2, FastCounts,
+            "Presence:DepartureGraceSeconds=1", $"Webhooks:Url={receiver.Url}", "Webhooks:Secret=cluster-secret");
+        const string room = "hooked";
+
+        // One viewer through each front end: one occupied; both leave: one vacated, after the grace.
+        var viewers = await Task.WhenAll(cluster.FrontEnds.Select(frontEnd => SseReader.OpenAsync(frontEnd.Http, $"/rooms/{room}/events?viewer=v{frontEnd.Process.Id}")));
+        var occupied = await receiver.NextAsync(room);
+        await Task.WhenAll(viewers.Select(viewer => viewer.DisposeAsync().AsTask()));
+        var vacated = await receiver.NextAsync(room);
+        // A new transition: a second copy of either would have come before it.
+        await using var again = await SseReader.OpenAsync(cluster.FrontEnds[1].Http, $"/rooms/{room}/events");
+        var occupiedAgain = await receiver.NextAsync(room);
+
+        Assert.Equal(
+            ["room.occupied", "room.vacated", "room.occupied"],
+            new[] { occupied, vacated, occupiedAgain }.Select(delivery => delivery.Json.GetProperty("type").GetString()));
+        Assert.All([occupied, vacated, occupiedAgain], delivery => Assert.Equal(200, delivery.Status));
+    }
+
+    [Fact]
     public async Task SiloHostingARoomKilled_EveryClientExactWithin15Seconds_NeverBelowTheTruth()
     {
         // Default leases (30 s: renewals every 10 s): the promise holds as users run it.

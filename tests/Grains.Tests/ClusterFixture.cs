@@ -1,12 +1,17 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Orleans.Hosting;
 using Orleans.TestingHost;
 using Presence.Grains.Interfaces;
 
 namespace Presence.Grains.Tests;
 
-/// <summary>A one-silo cluster shared by a test collection; each test uses rooms of its own.</summary>
-public abstract class ClusterFixture(double leaseSeconds) : IAsyncLifetime
+/// <summary>
+/// A one-silo cluster shared by a test collection; each test uses rooms of its own. Without a
+/// departure grace unless one is given; <paramref name="grainTime"/>, when given, is the clock of the
+/// grains and of their timers.
+/// </summary>
+public abstract class ClusterFixture(double leaseSeconds, double departureGraceSeconds = 0, TimeProvider? grainTime = null) : IAsyncLifetime
 {
     public const int PublishIntervalMilliseconds = 100;
     public const int HistorySize = 5;
@@ -25,7 +30,12 @@ public abstract class ClusterFixture(double leaseSeconds) : IAsyncLifetime
             {
                 options.LeaseSeconds = leaseSeconds;
                 options.PublishIntervalMilliseconds = PublishIntervalMilliseconds;
+                options.DepartureGraceSeconds = departureGraceSeconds;
             });
+            if (grainTime is not null)
+            {
+                silo.Services.AddKeyedSingleton(TimeProviderNames.Grains, grainTime);
+            }
             silo.Services.Configure<FeedOptions>(options => options.HistorySize = HistorySize);
             silo.Services.Configure<ReminderOptions>(options => options.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
         });
@@ -43,8 +53,27 @@ public sealed class DefaultCluster() : ClusterFixture(leaseSeconds: 30);
 /// <summary>Leases of 1 s, for tests about lapsing leases and reminders.</summary>
 public sealed class ShortLeaseCluster() : ClusterFixture(leaseSeconds: 1);
 
+/// <summary>A departure grace of 3 s on a fake clock that the tests move.</summary>
+public sealed class GraceCluster : ClusterFixture
+{
+    public const double GraceSeconds = 3;
+
+    public GraceCluster()
+        : this(new FakeTimeProvider(DateTimeOffset.UtcNow))
+    {
+    }
+
+    private GraceCluster(FakeTimeProvider time)
+        : base(leaseSeconds: 30, GraceSeconds, time) => Time = time;
+
+    public FakeTimeProvider Time { get; }
+}
+
 [CollectionDefinition(nameof(DefaultCluster))]
 public sealed class DefaultClusterCollection : ICollectionFixture<DefaultCluster>;
 
 [CollectionDefinition(nameof(ShortLeaseCluster))]
 public sealed class ShortLeaseClusterCollection : ICollectionFixture<ShortLeaseCluster>;
+
+[CollectionDefinition(nameof(GraceCluster))]
+public sealed class GraceClusterCollection : ICollectionFixture<GraceCluster>;

@@ -8,7 +8,7 @@ internal static class Members
     public static Member New(string? viewer = null)
     {
         var id = Guid.NewGuid();
-        return new Member(id, viewer ?? id.ToString("N"));
+        return new Member(id, viewer ?? Member.OwnViewerId(id));
     }
 
     /// <summary>The membership a front end holding exactly these connections sends.</summary>

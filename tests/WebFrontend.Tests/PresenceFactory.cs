@@ -13,7 +13,8 @@ namespace Presence.WebFrontend.Tests;
 
 /// <summary>
 /// The whole service in-process: front end and its co-hosted silo, on Orleans ports of its own so
-/// that several factories can run at once. Short keep-alive and publish intervals keep tests fast.
+/// that several factories can run at once. Short keep-alive and publish intervals keep tests fast;
+/// no departure grace, so that a viewer's leave shows at once (GraceTests set one).
 /// </summary>
 public class PresenceFactory : WebApplicationFactory<Program>
 {
@@ -25,6 +26,7 @@ public class PresenceFactory : WebApplicationFactory<Program>
         builder.UseSetting("Orleans:SiloPort", FreePort().ToString());
         builder.UseSetting("Orleans:GatewayPort", FreePort().ToString());
         builder.UseSetting("Presence:PublishIntervalMilliseconds", "50");
+        builder.UseSetting("Presence:DepartureGraceSeconds", "0");
         builder.UseSetting("Sse:KeepAliveSeconds", KeepAliveSeconds.ToString());
         builder.UseSetting("Sse:RetryMilliseconds", "1500");
         builder.UseSetting("Feed:PublishKeys:0", PublishKey);

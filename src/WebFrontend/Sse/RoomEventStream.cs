@@ -31,7 +31,7 @@ internal sealed partial class RoomEventStream(
     {
         var id = Guid.NewGuid();
         var connection = new SseConnection(
-            id, request.ViewerId ?? id.ToString("N"), request.Counted, options.Value.PendingLimit);
+            id, request.ViewerId ?? Member.OwnViewerId(id), request.Counted, options.Value.PendingLimit);
 
         // Attached (and so receiving live events into its queue) before it reads the snapshot and
         // the history: nothing published meanwhile can fall between the two.

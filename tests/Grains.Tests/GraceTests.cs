@@ -1,0 +1,115 @@
+using Presence.Grains.Interfaces;
+
+namespace Presence.Grains.Tests;
+
+/// <summary>
+/// The departure grace (3 s) on the grains' fake clock: no grain timer fires until a test moves it,
+/// so the tests say exactly how much time passes and read the room's counts from the grain. (The
+/// memory streams' agents run on that clock too, so these tests read snapshots, not the stream; the
+/// web tests watch the stream on real time.)
+/// </summary>
+[Collection(nameof(GraceCluster))]
+public sealed class GraceTests(GraceCluster fixture)
+{
+    private const string FrontEnd = "front-end-1";
+    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(GraceCluster.GraceSeconds);
+
+    private IPresenceGrain NewRoom() => fixture.Client.GetGrain<IPresenceGrain>($"room-{Guid.NewGuid():N}");
+
+    /// <summary>Moves the grains' clock (off the test's thread: timers fire inside the call).</summary>
+    private Task AdvanceAsync(TimeSpan by) => Task.Run(() => fixture.Time.Advance(by));
+
+    private static async Task<(int Watching, int Connections)> CountsAsync(IPresenceGrain grain)
+    {
+        var counts = await grain.GetAsync();
+        return (counts.Watching, counts.Connections);
+    }
+
+    [Fact]
+    public async Task Reload_WithinTheGrace_WatchingNeverDips_ConnectionsDoes()
+    {
+        var grain = NewRoom();
+        var (page, reloaded) = (Members.New("alice"), Members.New("alice"));
+        var joined = await grain.JoinAsync(FrontEnd, [page]);
+
+        await grain.LeaveAsync(page.ConnectionId);
+        var away = await grain.GetAsync();
+        await AdvanceAsync(Grace / 2);
+        var back = await grain.JoinAsync(FrontEnd, [reloaded]);
+        await AdvanceAsync(Grace); // past the end of the first connection's grace
+
+        Assert.Equal((1, 1), (joined.Watching, joined.Connections));
+        Assert.Equal((1, 0), (away.Watching, away.Connections));
+        Assert.Equal((1, 1), (back.Watching, back.Connections));
+        Assert.Equal((1, 1), await CountsAsync(grain));
+        Assert.True(joined.Version < away.Version && away.Version < back.Version);
+    }
+
+    [Fact]
+    public async Task Leave_NamedViewer_StaysCountedForTheGrace_ThenDrops()
+    {
+        var grain = NewRoom();
+        var alice = Members.New("alice");
+        await grain.JoinAsync(FrontEnd, [alice]);
+
+        await grain.LeaveAsync(alice.ConnectionId);
+        var justLeft = await CountsAsync(grain);
+        await AdvanceAsync(Grace - TimeSpan.FromMilliseconds(1));
+        var almostOver = await grain.GetAsync();
+        await AdvanceAsync(TimeSpan.FromMilliseconds(1));
+        var over = await grain.GetAsync();
+
+        Assert.Equal((1, 0), justLeft);
+        Assert.Equal((1, 0), (almostOver.Watching, almostOver.Connections));
+        Assert.Equal((0, 0), (over.Watching, over.Connections));
+        Assert.True(over.Version > almostOver.Version);
+    }
+
+    [Fact]
+    public async Task TwoViewersLeavingASecondApart_EachDropsAtTheEndOfItsOwnGrace()
+    {
+        var grain = NewRoom();
+        var (alice, bob) = (Members.New("alice"), Members.New("bob"));
+        await grain.JoinAsync(FrontEnd, [alice, bob]);
+
+        await grain.LeaveAsync(alice.ConnectionId);
+        await AdvanceAsync(TimeSpan.FromSeconds(1));
+        await grain.LeaveAsync(bob.ConnectionId);
+        await AdvanceAsync(Grace - TimeSpan.FromSeconds(1));
+        var aliceOver = await CountsAsync(grain);
+        await AdvanceAsync(TimeSpan.FromSeconds(1));
+
+        Assert.Equal((1, 0), aliceOver);
+        Assert.Equal((0, 0), await CountsAsync(grain));
+    }
+
+    [Fact]
+    public async Task Leave_AnonymousConnection_DropsAtOnce()
+    {
+        var grain = NewRoom();
+        var anonymous = Members.New();
+        await grain.JoinAsync(FrontEnd, [anonymous]);
+
+        await grain.LeaveAsync(anonymous.ConnectionId);
+
+        Assert.Equal((0, 0), await CountsAsync(grain));
+    }
+
+    [Fact]
+    public async Task Lapse_NamedViewer_AlsoGetsTheGrace()
+    {
+        var grain = NewRoom();
+        await grain.JoinAsync("front-end-that-dies", [Members.New("alice")]);
+
+        // Past the 30 s lease in steps of the 3 s sweep: the lease lapses at the first sweep after it.
+        for (var elapsed = TimeSpan.Zero; elapsed <= TimeSpan.FromSeconds(30); elapsed += TimeSpan.FromSeconds(3))
+        {
+            await AdvanceAsync(TimeSpan.FromSeconds(3));
+        }
+        var lapsed = await CountsAsync(grain);
+        await AdvanceAsync(Grace);
+
+        Assert.Equal((1, 0), lapsed);
+        Assert.Equal((0, 0), await CountsAsync(grain));
+    }
+}
