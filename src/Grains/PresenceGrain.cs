@@ -97,9 +97,10 @@ public sealed partial class PresenceGrain(
         }
     }
 
-    public Task<PresenceChanged> JoinAsync(string frontEnd, ImmutableArray<Member> members)
+    public async Task<PresenceChanged> JoinAsync(string frontEnd, ImmutableArray<Member> members)
     {
         var now = time.GetUtcNow();
+        var floorRaised = false;
         foreach (var member in members)
         {
             _departed.Remove(member.ConnectionId);
@@ -109,10 +110,32 @@ public sealed partial class PresenceGrain(
                 // rebuilding rise with it, as the true counts do.
                 var newViewer = !_connectionsPerViewer.ContainsKey(member.ViewerId) && !_departing.ContainsKey(member.ViewerId);
                 _rebuildFloor = (_rebuildFloor.Watching + (newViewer ? 1 : 0), _rebuildFloor.Connections + 1);
+                floorRaised = true;
             }
             Admit(frontEnd, member, now + _options.Lease);
         }
-        return Task.FromResult(Snapshot());
+        if (floorRaised)
+        {
+            await PersistFloorAsync();
+        }
+        return Snapshot();
+    }
+
+    /// <summary>
+    /// Stores the raised floor: should this activation be lost too while rebuilding (seen in the
+    /// cluster tests, the directory settling after the silo's death), the next one starts from it
+    /// and waits for the newcomers' renewals too, instead of publishing the counts without them.
+    /// </summary>
+    private async Task PersistFloorAsync()
+    {
+        try
+        {
+            await PersistAsync(new PresenceChanged(Room, _rebuildFloor.Watching, _rebuildFloor.Connections, _version));
+        }
+        catch (Exception exception)
+        {
+            LogFloorNotStored(exception, Room);
+        }
     }
 
     public Task LeaveAsync(Guid connectionId)
@@ -411,6 +434,9 @@ public sealed partial class PresenceGrain(
     [LoggerMessage(Level = LogLevel.Information,
         Message = "Room {Room} reactivated with {Connections} connection(s) last published; rebuilding until {Until}")]
     private partial void LogRebuilding(string room, int connections, DateTimeOffset until);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Room {Room}: the counts shown while rebuilding could not be stored")]
+    private partial void LogFloorNotStored(Exception exception, string room);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Room {Room}: publishing version {Version} failed; will retry")]
     private partial void LogPublishFailed(Exception exception, string room, long version);
