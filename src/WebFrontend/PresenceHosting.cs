@@ -5,6 +5,7 @@ using Presence.WebFrontend.Feed;
 using Presence.WebFrontend.Limits;
 using Presence.WebFrontend.Observability;
 using Presence.WebFrontend.Presence;
+using Presence.WebFrontend.Rooms;
 using Presence.WebFrontend.Shutdown;
 using Presence.WebFrontend.Subscribe;
 using Presence.WebFrontend.Sse;
@@ -69,6 +70,7 @@ internal static class PresenceHosting
         services.AddSingleton<FrontEndIdentity>();
         services.AddSingleton<LocalRooms>();
         services.AddSingleton<RoomEventStream>();
+        services.AddSingleton<TopRoomsFeed>();
         services.AddSingleton<PublishKeys>();
         services.AddSingleton<StreamAdmission>();
         services.AddSingleton<GracefulShutdown>();

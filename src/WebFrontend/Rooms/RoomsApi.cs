@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
+using System.Net.ServerSentEvents;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -46,7 +47,11 @@ internal static class RoomsApi
         rooms.MapGet("/", GetTopAsync).RequireCors(WidgetApi.CorsPolicy)
             .WithName("GetTopRooms")
             .WithSummary("The busiest rooms, most watched first (top: 1 to 1000, default 10); private rooms are left out")
-            .ProducesProblem(StatusCodes.Status400BadRequest);
+            .WithDescription("With Accept: text/event-stream, a stream of 'top' events: the list at once, then whenever it changes, at most once a second.")
+            .Produces<RoomWatching[]>()
+            .Produces<string>(StatusCodes.Status200OK, "text/event-stream")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         var room = rooms.MapGroup("/{room}").AddEndpointFilter(ValidateRoomName).ProducesProblem(StatusCodes.Status400BadRequest);
         var privateRooms = app.ServiceProvider.GetRequiredService<PrivateRooms>();
@@ -83,16 +88,51 @@ internal static class RoomsApi
         return app;
     }
 
-    private static async Task<Results<Ok<RoomWatching[]>, ProblemHttpResult>> GetTopAsync(IGrainFactory grains, PrivateRooms privateRooms, string? top)
+    private static async Task<IResult> GetTopAsync(IGrainFactory grains, PrivateRooms privateRooms, HttpContext context, string? top)
     {
         var count = 10;
         if (top is not null && (!int.TryParse(top, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > MaxTop))
         {
             return Problem(StatusCodes.Status400BadRequest, "Invalid 'top'", $"'top' must be a whole number from 1 to {MaxTop}.");
         }
+        if (context.Request.GetTypedHeaders().Accept.Any(accept => accept.MediaType.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase)))
+        {
+            return StreamTop(context, count);
+        }
         var directory = grains.GetGrain<IRoomDirectoryGrain>(0);
         var busiest = await ClusterCalls.Retry.ExecuteAsync(async _ => await directory.GetTopAsync(count, privateRooms.Prefixes));
         return TypedResults.Ok(busiest.ToArray());
+    }
+
+    /// <summary>The busiest rooms as <c>event: top</c> frames; held like a room's stream (it counts against <c>Limits:MaxStreams</c>).</summary>
+    private static IResult StreamTop(HttpContext context, int count)
+    {
+        var admission = context.RequestServices.GetRequiredService<StreamAdmission>();
+        if (Refused(context, admission) is { } refused)
+        {
+            return refused;
+        }
+        var feed = context.RequestServices.GetRequiredService<TopRoomsFeed>();
+        var stopping = context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        return TypedResults.ServerSentEvents(TopFrames(feed, count, admission, CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping)));
+    }
+
+    private static async IAsyncEnumerable<SseItem<string>> TopFrames(TopRoomsFeed feed, int count, StreamAdmission admission, CancellationTokenSource ends)
+    {
+        using (ends)
+        {
+            try
+            {
+                await foreach (var json in feed.WatchAsync(count, ends.Token).WithCancellation(ends.Token))
+                {
+                    yield return new SseItem<string>(json, "top");
+                }
+            }
+            finally
+            {
+                admission.Close();
+            }
+        }
     }
 
     private static async Task<Ok<RoomSnapshot>> GetRoomAsync(string room, IGrainFactory grains)
@@ -128,12 +168,9 @@ internal static class RoomsApi
             return Problem(StatusCodes.Status400BadRequest, "Invalid 'count'", "'count' must be 'true' or 'false'.");
         }
 
-        switch (admission.TryOpen())
+        if (Refused(context, admission) is { } refused)
         {
-            case StreamRefusal.Full:
-                return Unavailable(context, "Too many streams", "This server holds as many event streams as it may; try again shortly.");
-            case StreamRefusal.Stopping:
-                return Unavailable(context, "Stopping", "This server is stopping; try again shortly.");
+            return refused;
         }
         try
         {
@@ -145,6 +182,14 @@ internal static class RoomsApi
         }
         return TypedResults.Empty;
     }
+
+    /// <summary>Opens a held stream in <paramref name="admission"/>, or says why it cannot (a 503).</summary>
+    private static ProblemHttpResult? Refused(HttpContext context, StreamAdmission admission) => admission.TryOpen() switch
+    {
+        StreamRefusal.Full => Unavailable(context, "Too many streams", "This server holds as many event streams as it may; try again shortly."),
+        StreamRefusal.Stopping => Unavailable(context, "Stopping", "This server is stopping; try again shortly."),
+        _ => null,
+    };
 
     /// <summary>A 503 that closes its connection: a crowd turned away must not hold on to sockets.</summary>
     private static ProblemHttpResult Unavailable(HttpContext context, string title, string detail)
