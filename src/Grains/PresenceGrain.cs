@@ -337,12 +337,23 @@ public sealed partial class PresenceGrain(
 
         _lastPublishedAt = now;
         var change = new PresenceChanged(Room, Watching, _leases.Count, _version);
+        // Stored before it is sent, whatever becomes of the sending: a stream whose queue was on a
+        // dead silo can fail or hang, and the counts watchers are shown must outlive this
+        // activation (seen in the cluster tests: an activation lost while the directory settled
+        // after a silo's death left its successor to rebuild to one below the counts shown).
+        try
+        {
+            await PersistAsync(change);
+        }
+        catch (Exception exception)
+        {
+            LogNotStored(exception, Room, change.Version);
+        }
         try
         {
             await _stream.OnNextAsync(change);
             _publishedVersion = change.Version;
             ReportOccupancy(change.Watching, now);
-            await PersistAsync(change);
             await SyncReminderAsync();
             ReportToDirectory();
         }
@@ -434,6 +445,9 @@ public sealed partial class PresenceGrain(
     [LoggerMessage(Level = LogLevel.Information,
         Message = "Room {Room} reactivated with {Connections} connection(s) last published; rebuilding until {Until}")]
     private partial void LogRebuilding(string room, int connections, DateTimeOffset until);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Room {Room}: version {Version} could not be stored; publishing it anyway")]
+    private partial void LogNotStored(Exception exception, string room, long version);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Room {Room}: the counts shown while rebuilding could not be stored")]
     private partial void LogFloorNotStored(Exception exception, string room);
