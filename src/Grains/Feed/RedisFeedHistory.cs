@@ -48,7 +48,10 @@ public sealed class RedisFeedHistory(IConnectionMultiplexer redis, IOptions<Clus
 
     /// <summary>
     /// Grain-call failures are translated by <see cref="StorageFailureFilter"/>, but a feed grain's
-    /// activation (which reads the last id) fails outside any call filter.
+    /// activation (which reads the last id) fails outside any call filter. Whatever a Redis command
+    /// fails with is the storage's failure: besides its own exception types, StackExchange.Redis
+    /// has been seen to throw the InvalidOperationException of its connection's pipe when Redis
+    /// stopped answering (a 500 in the Redis-outage cluster test).
     /// </summary>
     private static async Task<T> Guarded<T>(Task<T> operation)
     {
@@ -56,7 +59,7 @@ public sealed class RedisFeedHistory(IConnectionMultiplexer redis, IOptions<Clus
         {
             return await operation;
         }
-        catch (Exception exception) when (StorageFailureFilter.IsStorageFailure(exception))
+        catch (Exception exception) when (exception is not OperationCanceledException)
         {
             throw StorageFailureFilter.Unavailable(exception);
         }
