@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json;
 
 namespace Presence.Bench;
 
@@ -15,12 +14,7 @@ internal sealed record OverloadResult(int Attempts, int MaxStreams, int Rooms, i
     int FilesBefore, int MostFiles, int FilesAfter, int LiveStatus, int SnapshotStatus, int ExtraStreamStatus, bool ExtraStreamRetryAfter,
     double WatcherEventMs, double EmptyAfterMs)
 {
-    public void Write(string directory)
-    {
-        Directory.CreateDirectory(directory);
-        File.WriteAllText(Path.Combine(directory, "overload.json"), JsonSerializer.Serialize(this, Report.Json));
-        File.WriteAllText(Path.Combine(directory, "overload.md"), Markdown());
-    }
+    public void Write(string directory) => Report.WriteFiles(directory, "overload", this, Markdown());
 
     public string Markdown()
     {

@@ -28,11 +28,17 @@ internal sealed class Report
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals, // NaN: not reached
     };
 
-    public void Write(string directory)
+    /// <summary>Writes <c>{name}.json</c> (every figure) and <c>{name}.md</c> (the tables) of a result into <paramref name="directory"/>.</summary>
+    public static void WriteFiles(string directory, string name, object result, string markdown)
     {
         Directory.CreateDirectory(directory);
-        File.WriteAllText(Path.Combine(directory, "results.json"), JsonSerializer.Serialize(this, Json));
-        File.WriteAllText(Path.Combine(directory, "results.md"), Markdown());
+        File.WriteAllText(Path.Combine(directory, $"{name}.json"), JsonSerializer.Serialize(result, Json));
+        File.WriteAllText(Path.Combine(directory, $"{name}.md"), markdown);
+    }
+
+    public void Write(string directory)
+    {
+        WriteFiles(directory, "results", this, Markdown());
         if (FanOut.Count > 0)
         {
             File.WriteAllText(Path.Combine(directory, "fanout.svg"), Chart.FanOut(FanOut));
@@ -151,12 +157,7 @@ internal sealed class ClusterReport
     public List<PublishResult> Publish { get; } = [];
     public List<FanOutResult> FanOut { get; } = [];
 
-    public void Write(string directory)
-    {
-        Directory.CreateDirectory(directory);
-        File.WriteAllText(Path.Combine(directory, "cluster.json"), JsonSerializer.Serialize(this, Report.Json));
-        File.WriteAllText(Path.Combine(directory, "cluster.md"), Markdown());
-    }
+    public void Write(string directory) => Report.WriteFiles(directory, "cluster", this, Markdown());
 
     public string Markdown()
     {

@@ -21,12 +21,7 @@ internal sealed record SoakResult(double Minutes, int Held, int Rooms, int Churn
     /// <summary>A memory that grows by less than this after warm-up counts as flat: 30 MB an hour.</summary>
     public const double FlatSlopeMbPerMinute = 0.5;
 
-    public void Write(string directory)
-    {
-        Directory.CreateDirectory(directory);
-        File.WriteAllText(Path.Combine(directory, "soak.json"), JsonSerializer.Serialize(this, Report.Json));
-        File.WriteAllText(Path.Combine(directory, "soak.md"), Markdown());
-    }
+    public void Write(string directory) => Report.WriteFiles(directory, "soak", this, Markdown());
 
     public string Markdown()
     {

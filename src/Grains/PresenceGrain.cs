@@ -116,25 +116,27 @@ public sealed partial class PresenceGrain(
         }
         if (floorRaised)
         {
-            await PersistFloorAsync();
+            // Should this activation be lost too while rebuilding (the directory settling after the
+            // silo's death), the next one waits for the newcomers' renewals as well.
+            await StoreShownAsync(new PresenceChanged(Room, _rebuildFloor.Watching, _rebuildFloor.Connections, _version));
         }
         return Snapshot();
     }
 
     /// <summary>
-    /// Stores the raised floor: should this activation be lost too while rebuilding (seen in the
-    /// cluster tests, the directory settling after the silo's death), the next one starts from it
-    /// and waits for the newcomers' renewals too, instead of publishing the counts without them.
+    /// Stores counts watchers are shown, so that they outlive this activation (seen in the cluster
+    /// tests: an activation lost while the directory settled after a silo's death left its
+    /// successor to rebuild to one below the counts shown). A failure is logged: showing goes on.
     /// </summary>
-    private async Task PersistFloorAsync()
+    private async Task StoreShownAsync(PresenceChanged shown)
     {
         try
         {
-            await PersistAsync(new PresenceChanged(Room, _rebuildFloor.Watching, _rebuildFloor.Connections, _version));
+            await PersistAsync(shown);
         }
         catch (Exception exception)
         {
-            LogFloorNotStored(exception, Room);
+            LogNotStored(exception, Room, shown.Version);
         }
     }
 
@@ -338,17 +340,8 @@ public sealed partial class PresenceGrain(
         _lastPublishedAt = now;
         var change = new PresenceChanged(Room, Watching, _leases.Count, _version);
         // Stored before it is sent, whatever becomes of the sending: a stream whose queue was on a
-        // dead silo can fail or hang, and the counts watchers are shown must outlive this
-        // activation (seen in the cluster tests: an activation lost while the directory settled
-        // after a silo's death left its successor to rebuild to one below the counts shown).
-        try
-        {
-            await PersistAsync(change);
-        }
-        catch (Exception exception)
-        {
-            LogNotStored(exception, Room, change.Version);
-        }
+        // dead silo can fail or hang.
+        await StoreShownAsync(change);
         try
         {
             await _stream.OnNextAsync(change);
@@ -446,11 +439,8 @@ public sealed partial class PresenceGrain(
         Message = "Room {Room} reactivated with {Connections} connection(s) last published; rebuilding until {Until}")]
     private partial void LogRebuilding(string room, int connections, DateTimeOffset until);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Room {Room}: version {Version} could not be stored; publishing it anyway")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Room {Room}: the counts of version {Version} could not be stored; they are shown anyway")]
     private partial void LogNotStored(Exception exception, string room, long version);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Room {Room}: the counts shown while rebuilding could not be stored")]
-    private partial void LogFloorNotStored(Exception exception, string room);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Room {Room}: publishing version {Version} failed; will retry")]
     private partial void LogPublishFailed(Exception exception, string room, long version);

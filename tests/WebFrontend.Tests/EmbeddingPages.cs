@@ -1,12 +1,6 @@
-using System.Net;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Presence.WebFrontend.Tests;
 
@@ -20,16 +14,13 @@ public sealed class EmbeddingPages : IAsyncDisposable
 
     private EmbeddingPages(WebApplication app) => _app = app;
 
-    public Uri Address => new(_app.Services.GetRequiredService<IServer>().Features
-        .GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
+    public Uri Address => _app.Services.ListeningAddress();
 
     public string Origin => Address.GetLeftPart(UriPartial.Authority);
 
     public static async Task<EmbeddingPages> StartAsync()
     {
-        var builder = WebApplication.CreateEmptyBuilder(new());
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
-        var app = builder.Build();
+        var app = LoopbackServer.CreateBuilder().Build();
         app.Run(static context =>
         {
             var query = context.Request.Query;

@@ -3,11 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Presence.WebFrontend.Tests;
 
@@ -90,8 +86,7 @@ public class KestrelPresenceFactory : PresenceFactory
         }
     }
 
-    public Uri Address => new(Services.GetRequiredService<IServer>().Features
-        .GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
+    public Uri Address => Services.ListeningAddress();
 }
 
 [CollectionDefinition(nameof(PresenceFactory))]

@@ -1,13 +1,8 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Presence.WebFrontend.Tests;
@@ -32,13 +27,11 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     private WebhookReceiver(WebApplication app) => _app = app;
 
-    public Uri Url => new(new Uri(_app.Services.GetRequiredService<IServer>().Features
-        .GetRequiredFeature<IServerAddressesFeature>().Addresses.First()), "/hooks");
+    public Uri Url => new(_app.Services.ListeningAddress(), "/hooks");
 
     public static async Task<WebhookReceiver> StartAsync()
     {
-        var builder = WebApplication.CreateEmptyBuilder(new());
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        var builder = LoopbackServer.CreateBuilder();
         builder.Services.AddRoutingCore();
         var app = builder.Build();
         var receiver = new WebhookReceiver(app);

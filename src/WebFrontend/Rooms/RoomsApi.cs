@@ -88,7 +88,8 @@ internal static class RoomsApi
         return app;
     }
 
-    private static async Task<IResult> GetTopAsync(IGrainFactory grains, PrivateRooms privateRooms, HttpContext context, string? top)
+    private static async Task<IResult> GetTopAsync(IGrainFactory grains, PrivateRooms privateRooms, TopRoomsFeed feed, StreamAdmission admission,
+        IHostApplicationLifetime lifetime, HttpContext context, string? top)
     {
         var count = 10;
         if (top is not null && (!int.TryParse(top, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > MaxTop))
@@ -97,7 +98,7 @@ internal static class RoomsApi
         }
         if (context.Request.GetTypedHeaders().Accept.Any(accept => accept.MediaType.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase)))
         {
-            return StreamTop(context, count);
+            return StreamTop(context, count, feed, admission, lifetime.ApplicationStopping);
         }
         var directory = grains.GetGrain<IRoomDirectoryGrain>(0);
         var busiest = await ClusterCalls.Retry.ExecuteAsync(async _ => await directory.GetTopAsync(count, privateRooms.Prefixes));
@@ -105,15 +106,12 @@ internal static class RoomsApi
     }
 
     /// <summary>The busiest rooms as <c>event: top</c> frames; held like a room's stream (it counts against <c>Limits:MaxStreams</c>).</summary>
-    private static IResult StreamTop(HttpContext context, int count)
+    private static IResult StreamTop(HttpContext context, int count, TopRoomsFeed feed, StreamAdmission admission, CancellationToken stopping)
     {
-        var admission = context.RequestServices.GetRequiredService<StreamAdmission>();
         if (Refused(context, admission) is { } refused)
         {
             return refused;
         }
-        var feed = context.RequestServices.GetRequiredService<TopRoomsFeed>();
-        var stopping = context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         return TypedResults.ServerSentEvents(TopFrames(feed, count, admission, CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping)));
     }
 
