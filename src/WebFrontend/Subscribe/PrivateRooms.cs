@@ -84,9 +84,15 @@ internal sealed class PrivateRooms(IOptions<SubscribeOptions> options) : IEndpoi
 
 internal static class PrivateRoomsHosting
 {
-    /// <summary>The JwtBearer handler, set up from <see cref="SubscribeOptions"/>; run only for private rooms.</summary>
+    /// <summary>
+    /// The JwtBearer handler, set up from <see cref="SubscribeOptions"/>; run only for private rooms
+    /// and publish tokens. It is no default scheme (ASP.NET Core's switch for that is process-wide): the
+    /// authentication middleware that WebApplication adds would otherwise validate every request's
+    /// bearer as a JWT, a publish key included (a malformed-token exception per publish).
+    /// </summary>
     public static IServiceCollection AddPrivateRooms(this IServiceCollection services)
     {
+        AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
         services.AddSingleton<PrivateRooms>();
         services.AddAuthentication().AddJwtBearer();
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<IOptions<SubscribeOptions>>((jwt, subscribe) =>
