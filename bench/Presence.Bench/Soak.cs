@@ -304,10 +304,18 @@ internal static class Soak
             }
         }
 
+        /// <summary>A refusal for the publish rate (the fill goes as fast as it can) waits for its Retry-After, as a real publisher would.</summary>
         private async Task PublishAsync(HttpClient publisher, int r, int k)
         {
             object data = r >= normal ? Firehose : k % 10 == 9 ? Large : new { k };
-            using var response = await publisher.PostAsJsonAsync($"/rooms/{rooms[r]}/events", new { type = "soak", data }, CancellationToken.None);
+            HttpResponseMessage response;
+            while ((response = await publisher.PostAsJsonAsync($"/rooms/{rooms[r]}/events", new { type = "soak", data }, CancellationToken.None))
+                is { StatusCode: HttpStatusCode.TooManyRequests, Headers.RetryAfter.Delta: { } retryAfter })
+            {
+                response.Dispose();
+                await Task.Delay(retryAfter);
+            }
+            using var answered = response;
             if (response.StatusCode == HttpStatusCode.Created)
             {
                 var id = long.Parse((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, CultureInfo.InvariantCulture);
