@@ -27,8 +27,9 @@ public sealed class PublishedPresence
 /// connection leaves (or lapses) stays in <c>watching</c> for the departure grace, so that a reload
 /// does not dip the count; <c>connections</c> drops at once. Each lease carries an idle flag that
 /// its client reports, and each viewer how many of its connections are idle: <c>idle</c>, the
-/// viewers all of whose connections are, is kept in step with every change, never counted over. The room's occupancy changes (watching
-/// 0 to 1 and back to 0) go to the webhook sender as they are published.
+/// viewers all of whose connections are, is kept in step with every change, never counted over.
+/// The room's occupancy changes (watching 0 to 1 and back to 0) go to the webhook sender as they
+/// are published.
 /// </summary>
 public sealed partial class PresenceGrain(
     [PersistentState("presence", Storage.Rooms)] IPersistentState<PublishedPresence> published,
