@@ -25,8 +25,11 @@ public sealed class PublishedPresence
 /// the room is occupied, brings the grain back to sweep even after its silo died. Count changes are
 /// coalesced to one stream event per publish interval. A viewer with a viewer id of its own whose last
 /// connection leaves (or lapses) stays in <c>watching</c> for the departure grace, so that a reload
-/// does not dip the count; <c>connections</c> drops at once. The room's occupancy changes (watching
-/// 0 to 1 and back to 0) go to the webhook sender as they are published.
+/// does not dip the count; <c>connections</c> drops at once. Each lease carries an idle flag that
+/// its client reports, and each viewer how many of its connections are idle: <c>idle</c>, the
+/// viewers all of whose connections are, is kept in step with every change, never counted over.
+/// The room's occupancy changes (watching 0 to 1 and back to 0) go to the webhook sender as they
+/// are published.
 /// </summary>
 public sealed partial class PresenceGrain(
     [PersistentState("presence", Storage.Rooms)] IPersistentState<PublishedPresence> published,
@@ -42,7 +45,7 @@ public sealed partial class PresenceGrain(
     private readonly PresenceOptions _options = presenceOptions.Value;
     private readonly Dictionary<Guid, Lease> _leases = [];
     private readonly Dictionary<string, FrontEndLeases> _frontEnds = [];
-    private readonly Dictionary<string, int> _connectionsPerViewer = [];
+    private readonly Dictionary<string, ViewerConnections> _connectionsPerViewer = [];
     private readonly Dictionary<Guid, DateTimeOffset> _departed = [];
     private readonly Dictionary<string, DateTimeOffset> _departing = [];
     private IAsyncStream<PresenceChanged> _stream = null!;
@@ -57,6 +60,7 @@ public sealed partial class PresenceGrain(
     private long _version;
     private long _publishedVersion;
     private int _publishedWatching;
+    private int _idleViewers;
 
     private string Room => this.GetPrimaryKeyString();
 
@@ -174,6 +178,22 @@ public sealed partial class PresenceGrain(
         return Task.FromResult(Snapshot());
     }
 
+    public Task ReportActivityAsync(Guid connectionId, bool idle)
+    {
+        if (_leases.TryGetValue(connectionId, out var lease) && lease.Idle != idle)
+        {
+            lease.Idle = idle;
+            var viewer = lease.Member.ViewerId;
+            var connections = _connectionsPerViewer[viewer];
+            // A viewer's second tab going idle while the first is active changes no count.
+            if (SetViewer(viewer, connections, connections with { Idle = connections.Idle + (idle ? 1 : -1) }))
+            {
+                Changed();
+            }
+        }
+        return Task.CompletedTask;
+    }
+
     public Task<PresenceChanged> GetAsync() => Task.FromResult(Snapshot());
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
@@ -201,7 +221,8 @@ public sealed partial class PresenceGrain(
         holder.Membership = holder.Membership.With(member.ConnectionId);
         _leases[member.ConnectionId] = new Lease(member, holder) { Expires = expires };
         _departing.Remove(member.ViewerId); // back within its grace: it never left watching
-        _connectionsPerViewer[member.ViewerId] = _connectionsPerViewer.GetValueOrDefault(member.ViewerId) + 1;
+        var connections = _connectionsPerViewer.GetValueOrDefault(member.ViewerId);
+        SetViewer(member.ViewerId, connections, connections with { Count = connections.Count + 1 }); // active: an idle viewer is not any more
         Changed();
     }
 
@@ -220,14 +241,11 @@ public sealed partial class PresenceGrain(
         }
 
         var viewer = lease.Member.ViewerId;
-        var remaining = _connectionsPerViewer[viewer] - 1;
-        if (remaining > 0)
+        var connections = _connectionsPerViewer[viewer];
+        var remaining = new ViewerConnections(connections.Count - 1, connections.Idle - (lease.Idle ? 1 : 0));
+        SetViewer(viewer, connections, remaining);
+        if (remaining.Count == 0)
         {
-            _connectionsPerViewer[viewer] = remaining;
-        }
-        else
-        {
-            _connectionsPerViewer.Remove(viewer);
             if (!lease.Member.IsAnonymous && _options.DepartureGrace > TimeSpan.Zero)
             {
                 _departing[viewer] = time.GetUtcNow() + _options.DepartureGrace;
@@ -238,6 +256,25 @@ public sealed partial class PresenceGrain(
             }
         }
         return true;
+    }
+
+    /// <summary>
+    /// Stores a viewer's connections (none: forgets the viewer) and keeps the count of idle viewers
+    /// in step; true if the viewer became idle or stopped being idle.
+    /// </summary>
+    private bool SetViewer(string viewer, ViewerConnections before, ViewerConnections after)
+    {
+        if (after.Count == 0)
+        {
+            _connectionsPerViewer.Remove(viewer);
+        }
+        else
+        {
+            _connectionsPerViewer[viewer] = after;
+        }
+        var change = (after.IsIdle ? 1 : 0) - (before.IsIdle ? 1 : 0);
+        _idleViewers += change;
+        return change != 0;
     }
 
     /// <summary>Viewers whose departure grace is over leave <c>watching</c>; the timer then waits for the next one.</summary>
@@ -338,7 +375,7 @@ public sealed partial class PresenceGrain(
         }
 
         _lastPublishedAt = now;
-        var change = new PresenceChanged(Room, Watching, _leases.Count, _version);
+        var change = new PresenceChanged(Room, Watching, _leases.Count, _version, _idleViewers);
         // Stored before it is sent, whatever becomes of the sending: a stream whose queue was on a
         // dead silo can fail or hang.
         await StoreShownAsync(change);
@@ -407,8 +444,8 @@ public sealed partial class PresenceGrain(
     /// <summary>The true counts; while rebuilding after a crash, never below what was last published plus the joins since.</summary>
     private PresenceChanged Snapshot() =>
         IsRebuilding(time.GetUtcNow())
-            ? new PresenceChanged(Room, Math.Max(_rebuildFloor.Watching, Watching), _rebuildFloor.Connections, _version)
-            : new PresenceChanged(Room, Watching, _leases.Count, _version);
+            ? new PresenceChanged(Room, Math.Max(_rebuildFloor.Watching, Watching), _rebuildFloor.Connections, _version, _idleViewers)
+            : new PresenceChanged(Room, Watching, _leases.Count, _version, _idleViewers);
 
     /// <summary>One connection's lease: renewed on its own by a listed renewal, or with all of its front end's.</summary>
     private sealed class Lease(Member member, FrontEndLeases holder)
@@ -419,7 +456,17 @@ public sealed partial class PresenceGrain(
 
         public DateTimeOffset Expires { get; set; }
 
+        /// <summary>As its client last reported; a new lease (also one admitted again after a reactivation) is active.</summary>
+        public bool Idle { get; set; }
+
         public bool LapsedBy(DateTimeOffset now) => Expires <= now && Holder.ConfirmedUntil <= now;
+    }
+
+    /// <summary>A viewer's connections in the room, and how many of them are idle.</summary>
+    private readonly record struct ViewerConnections(int Count, int Idle)
+    {
+        /// <summary>Every connection idle: the viewer counts in <c>idle</c>.</summary>
+        public bool IsIdle => Count > 0 && Idle == Count;
     }
 
     /// <summary>What the grain holds of one front end's connections, and until when a renewal confirmed them all.</summary>

@@ -1,4 +1,5 @@
 using Presence.WebFrontend;
+using Presence.WebFrontend.Connections;
 using Presence.WebFrontend.Observability;
 using Presence.WebFrontend.Rooms;
 using Presence.WebFrontend.Widget;
@@ -31,6 +32,7 @@ app.UseCors();
 app.UseDemoPage();
 app.UseRateLimiter();
 app.MapRoomsApi();
+app.MapConnectionsApi();
 app.MapWidget();
 app.MapPresenceHealth();
 app.MapPresenceTelemetry();

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text.Json;
 using Presence.Grains;
 using Presence.Grains.Feed;
 using Presence.WebFrontend.Tests;
@@ -55,6 +57,30 @@ public sealed class ClusterTests
             ["room.occupied", "room.vacated", "room.occupied"],
             new[] { occupied, vacated, occupiedAgain }.Select(delivery => delivery.Json.GetProperty("type").GetString()));
         Assert.All([occupied, vacated, occupiedAgain], delivery => Assert.Equal(200, delivery.Status));
+    }
+
+    [Fact]
+    public async Task TwoFrontEnds_AnActivityReportSentToTheOtherFrontEnd_MovesIdleEverywhere()
+    {
+        await using var cluster = await ProcessCluster.StartAsync(silos: 2, frontEnds: 2, FastCounts);
+        const string room = "activity";
+        await using var viewer = await SseReader.OpenAsync(cluster.FrontEnds[0].Http, $"/rooms/{room}/events?viewer=alice&activity=true");
+        var connection = await viewer.WaitForAsync(message => message.Event == "connection");
+        var grant = JsonDocument.Parse(connection.Data!).RootElement;
+        await using var watcher = await SseReader.OpenAsync(cluster.FrontEnds[1].Http, $"/rooms/{room}/events?count=false");
+
+        // Through the front end that does not hold the stream, as a load balancer may send it.
+        using var report = new HttpRequestMessage(HttpMethod.Post, $"/connections/{grant.GetProperty("id").GetString()}/activity")
+        {
+            Content = JsonContent.Create(new { idle = true }),
+        };
+        report.Headers.Authorization = new AuthenticationHeaderValue("Bearer", grant.GetProperty("token").GetString());
+        using var answer = await cluster.FrontEnds[1].Http.SendAsync(report);
+
+        Assert.Equal(HttpStatusCode.NoContent, answer.StatusCode);
+        var away = await watcher.WaitForPresenceAsync(p => p.Idle == 1, TimeSpan.FromSeconds(15));
+        Assert.Equal((1, 1), (away.Watching, away.Connections));
+        await viewer.WaitForPresenceAsync(p => p.Idle == 1, TimeSpan.FromSeconds(15));
     }
 
     [Fact]

@@ -11,7 +11,7 @@ public sealed class DirectoryAndConnectionTests(DefaultCluster fixture)
         var connection = fixture.Client.GetGrain<IConnectionGrain>(Guid.NewGuid());
         var identity = new ConnectionIdentity($"room-{Guid.NewGuid():N}", "viewer-1", "front-end-1", DateTimeOffset.UtcNow);
 
-        await connection.RecordAsync(identity);
+        await connection.RecordAsync(identity, activityToken: null);
         await fixture.Cluster.DeactivateAsync(connection);
         var recorded = await connection.GetAsync();
         await connection.ForgetAsync();

@@ -10,7 +10,7 @@ public sealed record SseMessage(string? Event, string? Data, string? Id, string?
     public PresenceCounts Presence => JsonSerializer.Deserialize<PresenceCounts>(Data!, JsonSerializerOptions.Web)!;
 }
 
-public sealed record PresenceCounts(string Room, int Watching, int Connections, long Version);
+public sealed record PresenceCounts(string Room, int Watching, int Connections, long Version, int Idle);
 
 /// <summary>Reads a raw event stream as it arrives, the way an independent client would.</summary>
 public sealed class SseReader : IAsyncDisposable

@@ -3,11 +3,8 @@ using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Net.ServerSentEvents;
 using System.Text.Json;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.AspNetCore.OpenApi;
-using Microsoft.OpenApi;
 using Presence.Grains.Interfaces;
 using Presence.WebFrontend.Feed;
 using Presence.WebFrontend.Limits;
@@ -19,7 +16,7 @@ using Presence.WebFrontend.Widget;
 namespace Presence.WebFrontend.Rooms;
 
 /// <summary>The JSON snapshot of a room.</summary>
-internal sealed record RoomSnapshot(string Room, int Watching, int Connections, long Version, string LastEventId);
+internal sealed record RoomSnapshot(string Room, int Watching, int Connections, long Version, string LastEventId, int Idle);
 
 /// <summary>The answer to a publish: the event's id in its room.</summary>
 internal sealed record PublishedEvent(string Id);
@@ -27,7 +24,7 @@ internal sealed record PublishedEvent(string Id);
 /// <summary>The body of a publish, as the OpenAPI document shows it (the handler reads and checks the JSON itself).</summary>
 internal sealed class PublishBody
 {
-    [Description("1 to 64 letters, digits, '-', '_' or '.'; 'presence' and 'gap' are reserved")]
+    [Description("1 to 64 letters, digits, '-', '_' or '.'; 'presence', 'gap' and 'connection' are reserved")]
     [DefaultValue("message")]
     public string? Type { get; init; }
 
@@ -65,7 +62,8 @@ internal static class RoomsApi
             .RequireCors(WidgetApi.CorsPolicy)
             .WithName("StreamRoomEvents")
             .WithSummary("The room's event stream (Server-Sent Events): presence counts and feed events")
-            .WithDescription("retry, then the current counts at once; with Last-Event-ID (header, or lastEventId) the feed events after it; "
+            .WithDescription("retry, then the current counts at once; with activity=true, 'connection' with the connection's id and activity token; "
+                + "with Last-Event-ID (header, or lastEventId) the feed events after it; "
                 + "then live 'presence' events (no id) and feed events (id: <n>, event: <type>, data: <json>), and ': keep-alive' comments.")
             .Produces<string>(StatusCodes.Status200OK, "text/event-stream")
             .ProducesProblem(StatusCodes.Status401Unauthorized)
@@ -78,7 +76,7 @@ internal static class RoomsApi
             .CountPublishOutcomes()
             .WithName("PublishEvent")
             .WithSummary("Publishes a feed event to the room's watchers (Authorization: Bearer <publish key or token>)")
-            .AddOpenApiOperationTransformer(DescribePublishBodyAsync)
+            .WithJsonBody<PublishBody>()
             .Produces<PublishedEvent>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden)
@@ -142,13 +140,14 @@ internal static class RoomsApi
             return (await presence, await lastEventId);
         });
         return TypedResults.Ok(new RoomSnapshot(
-            room, counts.Watching, counts.Connections, counts.Version, last.ToString(CultureInfo.InvariantCulture)));
+            room, counts.Watching, counts.Connections, counts.Version, last.ToString(CultureInfo.InvariantCulture), counts.Idle));
     }
 
     private static async Task<IResult> StreamEventsAsync(
         string room,
         string? viewer,
         string? count,
+        string? activity,
         string? lastEventId,
         [FromHeader(Name = "Last-Event-ID")] string? lastEventIdHeader,
         HttpContext context,
@@ -165,6 +164,15 @@ internal static class RoomsApi
         {
             return Problem(StatusCodes.Status400BadRequest, "Invalid 'count'", "'count' must be 'true' or 'false'.");
         }
+        var reportsActivity = false;
+        if (activity is not null && !bool.TryParse(activity, out reportsActivity))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid 'activity'", "'activity' must be 'true' or 'false'.");
+        }
+        if (reportsActivity && !counted)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid 'activity'", "'activity=true' needs a counted stream: an uncounted one cannot be idle.");
+        }
 
         if (Refused(context, admission) is { } refused)
         {
@@ -172,7 +180,8 @@ internal static class RoomsApi
         }
         try
         {
-            await stream.RunAsync(context, room, new StreamRequest(viewer, counted, ParseLastEventId(lastEventIdHeader ?? lastEventId), PrivateRooms.ExpiresAt(context)));
+            await stream.RunAsync(context, room,
+                new StreamRequest(viewer, counted, ParseLastEventId(lastEventIdHeader ?? lastEventId), PrivateRooms.ExpiresAt(context), reportsActivity));
         }
         finally
         {
@@ -202,38 +211,14 @@ internal static class RoomsApi
 
     private static async Task<IResult> PublishAsync(string room, HttpContext context, IGrainFactory grains)
     {
-        var request = context.Request;
-        if (request.ContentLength > PublishRequest.MaxBodyBytes)
+        var (body, unreadable) = await JsonBody.ReadAsync(context, PublishRequest.MaxBodyBytes);
+        if (unreadable is not null)
         {
-            return TooLarge();
+            return unreadable;
         }
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-        {
-            limit.MaxRequestBodySize = PublishRequest.MaxBodyBytes;
-        }
-
-        JsonDocument body;
-        try
-        {
-            body = await JsonDocument.ParseAsync(request.Body, cancellationToken: context.RequestAborted);
-        }
-        catch (JsonException exception)
-        {
-            return Problem(StatusCodes.Status400BadRequest, "The body is not valid JSON", exception.Message);
-        }
-        catch (IOException exception)
-        {
-            // Kestrel's verdict on the body: over the limit (413), too slow (408), or malformed (bad
-            // chunked encoding, cut short); a chunk size that overflows comes as a bare IOException.
-            var status = (exception as BadHttpRequestException)?.StatusCode ?? StatusCodes.Status400BadRequest;
-            return status == StatusCodes.Status413PayloadTooLarge
-                ? TooLarge()
-                : Problem(status, "The body could not be read", exception.Message);
-        }
-
         using (body)
         {
-            if (PublishRequest.Parse(body.RootElement, out var problem) is not { } valid)
+            if (PublishRequest.Parse(body!.RootElement, out var problem) is not { } valid)
             {
                 return problem!;
             }
@@ -241,25 +226,6 @@ internal static class RoomsApi
             return TypedResults.Created((string?)null, new PublishedEvent(published.Id.ToString(CultureInfo.InvariantCulture)));
         }
     }
-
-    /// <summary>
-    /// The body, described without <c>Accepts</c> metadata: that would make routing refuse other
-    /// content types with 415, where the handler reads any body and answers 400 if it is not JSON.
-    /// </summary>
-    private static async Task DescribePublishBodyAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
-    {
-        operation.RequestBody = new OpenApiRequestBody
-        {
-            Required = true,
-            Content = new Dictionary<string, OpenApiMediaType>
-            {
-                ["application/json"] = new() { Schema = await context.GetOrCreateSchemaAsync(typeof(PublishBody), cancellationToken: cancellationToken) },
-            },
-        };
-    }
-
-    private static ProblemHttpResult TooLarge() =>
-        Problem(StatusCodes.Status413PayloadTooLarge, "The body is too large", $"At most {PublishRequest.MaxBodyBytes} bytes.");
 
     /// <summary>Not async: an event stream's request lasts for hours, and a state machine awaiting it would be held as long.</summary>
     private static ValueTask<object?> ValidateRoomName(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>

@@ -1,6 +1,8 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Presence.Grains.Interfaces;
@@ -9,12 +11,16 @@ using Presence.WebFrontend.Presence;
 
 namespace Presence.WebFrontend.Sse;
 
-/// <summary>What a client asked for when it opened a room's event stream; <paramref name="EndsAt"/>: when its subscribe token expires.</summary>
-internal sealed record StreamRequest(string? ViewerId, bool Counted, long? LastEventId, DateTimeOffset? EndsAt = null);
+/// <summary>
+/// What a client asked for when it opened a room's event stream; <paramref name="EndsAt"/>: when its
+/// subscribe token expires; <paramref name="Activity"/>: it reports whether it is idle (a counted stream).
+/// </summary>
+internal sealed record StreamRequest(string? ViewerId, bool Counted, long? LastEventId, DateTimeOffset? EndsAt = null, bool Activity = false);
 
 /// <summary>
-/// One <c>GET /rooms/{room}/events</c> response: retry line and snapshot at once, then the missed
-/// feed events, then live counts, feed events and keep-alives until the client goes away.
+/// One <c>GET /rooms/{room}/events</c> response: retry line and snapshot at once (and, for a client
+/// that reports activity, its connection's id and token), then the missed feed events, then live
+/// counts, feed events and keep-alives until the client goes away.
 /// </summary>
 internal sealed partial class RoomEventStream(
     LocalRooms rooms,
@@ -43,14 +49,30 @@ internal sealed partial class RoomEventStream(
                 ? await local.Joiner.JoinAsync(connection.Member)
                 : await ClusterCalls.Retry.ExecuteAsync(async _ => await grains.GetGrain<IPresenceGrain>(room).GetAsync(), context.RequestAborted);
             connection.Joined = request.Counted;
+            string? activityToken = null;
             if (request.Counted)
             {
-                recorded = RecordAsync(new ConnectionIdentity(room, connection.ViewerId, frontEnd.Id, time.GetUtcNow()), id);
+                var identity = new ConnectionIdentity(room, connection.ViewerId, frontEnd.Id, time.GetUtcNow());
+                if (request.Activity)
+                {
+                    // The client may report as soon as it has the token: the record must be there by then.
+                    activityToken = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+                    var record = grains.GetGrain<IConnectionGrain>(id);
+                    await ClusterCalls.Retry.ExecuteAsync(async _ => await record.RecordAsync(identity, activityToken), context.RequestAborted);
+                }
+                else
+                {
+                    recorded = RecordAsync(identity, id);
+                }
             }
 
             var writer = StartResponse(context);
             writer.Write(_retry.Span);
             connection.WriteNow(writer, await SseFrame.PresenceAsync(snapshot), isFeedEvent: false);
+            if (activityToken is not null)
+            {
+                writer.Write((await SseFrame.ConnectionAsync(id, activityToken)).Utf8.Span);
+            }
             metrics.Delivered(isFeedEvent: false, frames: 1);
             await writer.FlushAsync(context.RequestAborted);
             if (request.LastEventId is { } lastEventId)
@@ -141,14 +163,14 @@ internal sealed partial class RoomEventStream(
     }
 
     /// <summary>
-    /// The connection's record, kept beside the count and off its path: a record that cannot be
-    /// stored (Redis away) does not keep the connection from being counted.
+    /// The record of a connection that does not report activity, kept beside the count and off its
+    /// path: a record that cannot be stored (Redis away) does not keep the connection from being counted.
     /// </summary>
     private async Task RecordAsync(ConnectionIdentity identity, Guid id)
     {
         try
         {
-            await grains.GetGrain<IConnectionGrain>(id).RecordAsync(identity);
+            await grains.GetGrain<IConnectionGrain>(id).RecordAsync(identity, activityToken: null);
         }
         catch (Exception exception)
         {

@@ -14,6 +14,7 @@ internal sealed class SseFrame(long position, ReadOnlyMemory<byte> utf8, DateTim
 {
     public const string PresenceType = "presence";
     public const string GapType = "gap";
+    public const string ConnectionType = "connection";
 
     public static ReadOnlyMemory<byte> KeepAlive { get; } = ": keep-alive\n\n"u8.ToArray();
 
@@ -36,6 +37,10 @@ internal sealed class SseFrame(long position, ReadOnlyMemory<byte> utf8, DateTim
         {
             EventId = feedEvent.Id.ToString(CultureInfo.InvariantCulture),
         }, feedEvent.PublishedAt);
+
+    /// <summary>A connection's id and activity token, for that connection alone.</summary>
+    public static Task<SseFrame> ConnectionAsync(Guid id, string token) =>
+        EncodeAsync(0, new SseItem<string>(JsonSerializer.Serialize(new { id = id.ToString("N"), token }, JsonSerializerOptions.Web), ConnectionType));
 
     public static Task<SseFrame> GapAsync(FeedGap gap) =>
         EncodeAsync(gap.To, new SseItem<string>(JsonSerializer.Serialize(gap, JsonSerializerOptions.Web), GapType));

@@ -1,6 +1,7 @@
 /*! Presence widget: live "N watching" for rooms of a Presence server (see its README).
  *   <span data-presence-room="lobby"></span><script src="https://host/presence.js" async></script>
- * One EventSource per room, however many elements and watchers show it. */
+ * One EventSource per room, however many elements and watchers show it. A page hidden for
+ * data-presence-idle-seconds (on the script; default 5) is reported away, visible again active. */
 (() => {
   'use strict';
   if (window.Presence) return;
@@ -9,9 +10,12 @@
   const home = script && script.src ? new URL(script.src, location.href).origin : location.origin;
   const firstFrameMs = 5000; // no first frame by then: a proxy buffers the stream, so poll instead
   const pollMs = 5000;
+  const idleMs = 1000 * Number((script && script.dataset.presenceIdleSeconds) || 5);
   const channels = new Map();
   const shown = new WeakMap();
   let ownViewer;
+  let idle = false;
+  let idleTimer;
 
   const jitter = (ms) => Math.round(ms * (0.5 + Math.random() / 2));
 
@@ -56,6 +60,7 @@
       const source = (this.source = new EventSource(this.url('/events', {
         viewer: this.viewer,
         count: this.counted ? null : 'false',
+        activity: this.counted ? 'true' : null,
         lastEventId: this.lastEventId,
       })));
       // No error, yet no first frame: a proxy holds the stream back.
@@ -76,6 +81,11 @@
         this.setState('live');
         this.setCounts(JSON.parse(e.data));
       });
+      // This connection's id and token, to report activity with; it starts active.
+      source.addEventListener('connection', (e) => {
+        this.connection = { ...JSON.parse(e.data), idle: false };
+        this.report();
+      });
       source.addEventListener('gap', (e) => this.deliver('gap', e));
       this.types.forEach((type) => this.listen(type));
       source.onerror = () => {
@@ -85,6 +95,21 @@
         this.stop();
         this.timer = setTimeout(() => this.open(), this.backoff());
       };
+    }
+
+    // Sends the page's idle state if the connection has not got it yet; one report at a time, in order.
+    report() {
+      this.reporting = (this.reporting || Promise.resolve()).then(() => {
+        const c = this.connection;
+        if (!c || c.idle === idle) return;
+        c.idle = idle;
+        return fetch(new URL(`/connections/${c.id}/activity`, this.base), {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${c.token}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ idle }),
+          keepalive: true,
+        }).catch(() => {});
+      });
     }
 
     listen(type) {
@@ -142,8 +167,20 @@
     stop() {
       clearTimeout(this.timer);
       if (this.source) this.source.close();
-      this.source = null;
+      this.source = this.connection = null;
     }
+  }
+
+  // Page Visibility: hidden for idleMs = idle, visible = active at once; every stream reports it.
+  function visibility() {
+    clearTimeout(idleTimer);
+    if (document.hidden) idleTimer = setTimeout(() => setIdle(true), idleMs);
+    else setIdle(false);
+  }
+
+  function setIdle(value) {
+    idle = value;
+    channels.forEach((channel) => channel.report());
   }
 
   // options: onCount(watching, counts), onEvent({ id, type, data }), onState(state), types
@@ -200,7 +237,10 @@
       const format = formatter();
       try {
         shown.set(element, watch(element.getAttribute('data-presence-room'), {
-          onCount: (watching) => { element.textContent = `${format.format(watching)} ${label}`; },
+          onCount: (watching, counts) => {
+            const away = counts.idle ? ` · ${format.format(counts.idle)} away` : '';
+            element.textContent = `${format.format(watching)} ${label}${away}`;
+          },
           onState: (state) => element.setAttribute('data-presence-state', state),
         }));
       } catch (error) {
@@ -216,6 +256,8 @@
   }
 
   window.Presence = { watch, scan, unscan, viewerId };
+  document.addEventListener('visibilitychange', visibility);
+  visibility();
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', () => scan());
   else scan();
 })();
