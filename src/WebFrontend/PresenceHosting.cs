@@ -61,6 +61,7 @@ internal static class PresenceHosting
         services.AddValidatedOptions<LimitsOptions>(LimitsOptions.Section);
         services.AddValidatedOptions<ShutdownOptions>(ShutdownOptions.Section);
         services.AddValidatedOptions<SubscribeOptions>(SubscribeOptions.Section);
+        services.AddValidatedOptions<PrivateRoomsOptions>(PrivateRoomsOptions.Section);
         services.AddPrivateRooms();
         services.AddValidatedOptions<RateLimitsOptions>(RateLimitsOptions.Section);
         services.AddPresenceRateLimits();
