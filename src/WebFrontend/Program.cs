@@ -1,4 +1,5 @@
 using Presence.WebFrontend;
+using Presence.WebFrontend.Groups;
 using Presence.WebFrontend.Observability;
 using Presence.WebFrontend.Rooms;
 using Presence.WebFrontend.Widget;
@@ -31,6 +32,7 @@ app.UseCors();
 app.UseDemoPage();
 app.UseRateLimiter();
 app.MapRoomsApi();
+app.MapGroupsApi();
 app.MapWidget();
 app.MapPresenceHealth();
 app.MapPresenceTelemetry();

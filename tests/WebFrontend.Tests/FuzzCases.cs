@@ -341,7 +341,7 @@ public sealed class FuzzCases(Uri server, KestrelServerLimits limits, string pub
 
     private static string PublishTarget(Random r) => $"/rooms/{Room(r)}/events";
 
-    private static string Path(Random r) => r.Next(14) switch
+    private static string Path(Random r) => r.Next(16) switch
     {
         < 5 => $"/rooms/{Room(r)}/events",
         < 8 => $"/rooms/{Room(r)}",
@@ -351,6 +351,8 @@ public sealed class FuzzCases(Uri server, KestrelServerLimits limits, string pub
             .Replace("{0}", Room(r), StringComparison.Ordinal),
         11 => Pick(r, ["/%2e%2e/%2e%2e/etc/passwd", "/..%2f..%2fetc/passwd", "/index.html%00.js", "/app.js/", "/%61pp.js"]),
         12 => "/" + PercentBytes(r, r.Next(30)),
+        13 => $"/groups/{Room(r)}",
+        14 => $"/groups/{Room(r)}/events",
         _ => "/" + Uri.EscapeDataString(Ascii(r, 60)),
     };
 
