@@ -140,4 +140,20 @@ public sealed class GroupTests(PresenceFactory factory)
             await viewer.DisposeAsync();
         }
     }
+
+    [Fact]
+    public async Task GroupStream_OnShutdown_GetsALastRetryAndEnds()
+    {
+        var service = new KestrelPresenceFactory(); // TestServer would abort the stream, not end it
+        using var client = new HttpClient { BaseAddress = service.Address, Timeout = Timeout.InfiniteTimeSpan };
+        await using var watcher = await SseReader.OpenAsync(client, $"/groups/{NewGroup()}/events");
+        await NextGroupAsync(watcher, _ => true);
+
+        var stopping = service.DisposeAsync().AsTask();
+        var farewell = await watcher.WaitForAsync(message => message.Retry is not null);
+
+        Assert.InRange(farewell.Retry!.Value, 1000, 5000); // Shutdown:ReconnectSpreadSeconds' default
+        await Assert.ThrowsAsync<EndOfStreamException>(() => watcher.NextAsync());
+        await stopping;
+    }
 }
