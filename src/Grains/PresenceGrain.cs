@@ -35,6 +35,7 @@ public sealed partial class PresenceGrain(
     [PersistentState("presence", Storage.Rooms)] IPersistentState<PublishedPresence> published,
     IOptions<PresenceOptions> presenceOptions,
     IOptions<ReminderOptions> reminderOptions,
+    IOptions<PrivateRoomsOptions> privateRooms,
     [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time,
     GrainMetrics metrics,
     WebhookSender webhooks,
@@ -79,7 +80,7 @@ public sealed partial class PresenceGrain(
             EndGraces, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan));
         _reminder = await this.GetReminder(SweepReminder);
 
-        _version = _publishedVersion = Math.Max(published.State.Version, ClockVersion());
+        _version = _publishedVersion = Math.Max(published.State.Version, Groups.ClockVersion(time));
         _publishedWatching = published.State.Watching;
         if (published.State.Connections > 0)
         {
@@ -202,7 +203,7 @@ public sealed partial class PresenceGrain(
         if (!_publishScheduled)
         {
             await SyncReminderAsync();
-            ReportToDirectory();
+            ReportUpwards(Snapshot());
         }
     }
 
@@ -325,16 +326,13 @@ public sealed partial class PresenceGrain(
 
     /// <summary>
     /// A new state gets a new version: a snapshot handed out now and the event that later publishes
-    /// the same state carry the same version, so a front end writes it once. The clock (in µs) is a
-    /// floor so that versions keep increasing across reactivations, also after storage was cleared.
+    /// the same state carry the same version, so a front end writes it once.
     /// </summary>
     private void Changed()
     {
-        _version = Math.Max(_version + 1, ClockVersion());
+        _version = Groups.NextVersion(_version, time);
         SchedulePublish();
     }
-
-    private long ClockVersion() => (time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond;
 
     /// <summary>
     /// Leading and trailing edge: at once if the room was quiet, else at the end of the window; while
@@ -367,7 +365,7 @@ public sealed partial class PresenceGrain(
         {
             // Snapshots handed out while rebuilding showed the old counts under the current version.
             _rebuildingUntil = DateTimeOffset.MinValue;
-            _version = Math.Max(_version + 1, ClockVersion());
+            _version = Groups.NextVersion(_version, time);
         }
         if (_version == _publishedVersion)
         {
@@ -385,7 +383,7 @@ public sealed partial class PresenceGrain(
             _publishedVersion = change.Version;
             ReportOccupancy(change.Watching, now);
             await SyncReminderAsync();
-            ReportToDirectory();
+            ReportUpwards(change);
         }
         catch (Exception exception)
         {
@@ -421,9 +419,7 @@ public sealed partial class PresenceGrain(
     {
         if (Watching > 0 && _reminder is null)
         {
-            var period = _options.Lease > reminderOptions.Value.MinimumReminderPeriod
-                ? _options.Lease
-                : reminderOptions.Value.MinimumReminderPeriod;
+            var period = Groups.ReportPeriod(_options, reminderOptions.Value);
             _reminder = await this.RegisterOrUpdateReminder(SweepReminder, period, period);
         }
         else if (Watching == 0 && _reminder is not null)
@@ -433,10 +429,18 @@ public sealed partial class PresenceGrain(
         }
     }
 
-    private void ReportToDirectory() =>
+    /// <summary>
+    /// To the room directory and to the room's group: one one-way call each per published change,
+    /// and again on every reminder tick, so that a directory or group that lost its silo fills up again.
+    /// </summary>
+    private void ReportUpwards(PresenceChanged shown)
+    {
         GrainFactory.GetGrain<IRoomDirectoryGrain>(0)
-            .ReportAsync(new RoomWatching(Room, Watching))
+            .ReportAsync(new RoomWatching(Room, shown.Watching))
             .Ignore();
+        Groups.Report(GrainFactory, Groups.ParentOf(Room, privateRooms.Value),
+            new GroupPart(Room, IsGroup: false, shown.Watching, shown.Connections, shown.Watching > 0 ? 1 : 0, shown.Version));
+    }
 
     /// <summary>Reactivated after a crash and not all front ends have renewed yet.</summary>
     private bool IsRebuilding(DateTimeOffset now) => now < _rebuildingUntil && _leases.Count < _rebuildFloor.Connections;

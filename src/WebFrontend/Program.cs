@@ -1,5 +1,6 @@
 using Presence.WebFrontend;
 using Presence.WebFrontend.Connections;
+using Presence.WebFrontend.Groups;
 using Presence.WebFrontend.Observability;
 using Presence.WebFrontend.Rooms;
 using Presence.WebFrontend.Widget;
@@ -33,6 +34,7 @@ app.UseDemoPage();
 app.UseRateLimiter();
 app.MapRoomsApi();
 app.MapConnectionsApi();
+app.MapGroupsApi();
 app.MapWidget();
 app.MapPresenceHealth();
 app.MapPresenceTelemetry();

@@ -380,9 +380,11 @@ public sealed class FuzzCases(Uri server, KestrelServerLimits limits, string pub
         return $"/connections/{id}/activity{Query(r)}";
     }
 
-    private static string Path(Random r) => r.Next(15) switch
+    private static string Path(Random r) => r.Next(17) switch
     {
         14 => ActivityTarget(r),
+        15 => $"/groups/{Room(r)}",
+        16 => $"/groups/{Room(r)}/events",
         < 5 => $"/rooms/{Room(r)}/events",
         < 8 => $"/rooms/{Room(r)}",
         8 => Pick(r, ["/rooms", "/rooms/", "/", "/index.html", "/app.js", "/style.css", "/health", "/favicon.ico", "/wwwroot/app.js"]),

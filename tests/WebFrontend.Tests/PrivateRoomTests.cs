@@ -236,6 +236,26 @@ public sealed class PrivateRoomTests(PrivateRoomsFactory factory) : IClassFixtur
         Assert.Contains(await directory.GetTopAsync(2, []), room => room.Room == hidden);
     }
 
+    [Fact]
+    public async Task PrivateGroup_NeedsATokenForItsName_LikeAPrivateRoom_AndSumsItsPrivateRooms()
+    {
+        var group = NewRoom();
+        foreach (var path in new[] { $"/groups/{group}", $"/groups/{group}/events" })
+        {
+            using var without = await GetAsync(path, token: null);
+            await AssertProblemAsync(without, HttpStatusCode.Unauthorized);
+            Assert.Equal("Bearer", without.Headers.WwwAuthenticate.Single().Scheme);
+            using var otherGroup = await GetAsync(path, Token([NewRoom()]));
+            await AssertProblemAsync(otherGroup, HttpStatusCode.Forbidden);
+        }
+        await using var room = await SseReader.OpenAsync(_client, $"/rooms/{group}:a/events?access_token={Token([$"{group}:*"])}");
+        await using var watcher = await SseReader.OpenAsync(_client, $"/groups/{group}/events?access_token={Token([group])}");
+
+        await watcher.WaitForAsync(message => message.Event == "group" && message.Data!.Contains("\"rooms\":1,", StringComparison.Ordinal));
+        using var snapshot = await GetAsync($"/groups/{group}", Token([$"{group}*"]));
+        Assert.Equal(HttpStatusCode.OK, snapshot.StatusCode);
+    }
+
     [Theory]
     [InlineData("publish", "team-red-*", HttpStatusCode.Created)]
     [InlineData("publish", "team-blue-*", HttpStatusCode.Forbidden)]

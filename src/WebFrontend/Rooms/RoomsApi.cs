@@ -50,7 +50,7 @@ internal static class RoomsApi
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
-        var room = rooms.MapGroup("/{room}").AddEndpointFilter(ValidateRoomName).ProducesProblem(StatusCodes.Status400BadRequest);
+        var room = rooms.MapGroup("/{room}").AddEndpointFilter(RoomName.Validate("room")).ProducesProblem(StatusCodes.Status400BadRequest);
         var privateRooms = app.ServiceProvider.GetRequiredService<PrivateRooms>();
         // Pages of Cors:AllowedOrigins may read these from the browser; publishing stays server to server.
         room.MapGet("/", GetRoomAsync).AddEndpointFilter(privateRooms).RequireCors(WidgetApi.CorsPolicy)
@@ -191,7 +191,7 @@ internal static class RoomsApi
     }
 
     /// <summary>Opens a held stream in <paramref name="admission"/>, or says why it cannot (a 503).</summary>
-    private static ProblemHttpResult? Refused(HttpContext context, StreamAdmission admission) => admission.TryOpen() switch
+    public static ProblemHttpResult? Refused(HttpContext context, StreamAdmission admission) => admission.TryOpen() switch
     {
         StreamRefusal.Full => Unavailable(context, "Too many streams", "This server holds as many event streams as it may; try again shortly."),
         StreamRefusal.Stopping => Unavailable(context, "Stopping", "This server is stopping; try again shortly."),
@@ -226,12 +226,6 @@ internal static class RoomsApi
             return TypedResults.Created((string?)null, new PublishedEvent(published.Id.ToString(CultureInfo.InvariantCulture)));
         }
     }
-
-    /// <summary>Not async: an event stream's request lasts for hours, and a state machine awaiting it would be held as long.</summary>
-    private static ValueTask<object?> ValidateRoomName(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
-        RoomName.IsValid(context.HttpContext.GetRouteValue("room") as string)
-            ? next(context)
-            : ValueTask.FromResult<object?>(Problem(StatusCodes.Status400BadRequest, "Invalid room name", $"A room name is {RoomName.Rule}."));
 
     private static ProblemHttpResult Problem(int status, string title, string detail) =>
         TypedResults.Problem(statusCode: status, title: title, detail: detail);

@@ -1,9 +1,7 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.IO.Pipelines;
-using System.Net.Sockets;
 using System.Security.Cryptography;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Presence.Grains.Interfaces;
 using Presence.WebFrontend.Observability;
@@ -66,26 +64,19 @@ internal sealed partial class RoomEventStream(
                 }
             }
 
-            var writer = StartResponse(context);
-            writer.Write(_retry.Span);
-            connection.WriteNow(writer, await SseFrame.PresenceAsync(snapshot), isFeedEvent: false);
+            var writer = await SseResponse.OpenAsync(context, _retry, connection, await SseFrame.PresenceAsync(snapshot));
             if (activityToken is not null)
             {
                 writer.Write((await SseFrame.ConnectionAsync(id, activityToken)).Utf8.Span);
+                await writer.FlushAsync(context.RequestAborted);
             }
             metrics.Delivered(isFeedEvent: false, frames: 1);
-            await writer.FlushAsync(context.RequestAborted);
             if (request.LastEventId is { } lastEventId)
             {
                 await ReplayAsync(connection, writer, room, lastEventId);
                 await writer.FlushAsync(context.RequestAborted);
             }
-
-            // A private room's stream ends with its token; the client comes back with a fresh one.
-            using var expiry = request.EndsAt is { } endsAt
-                ? time.CreateTimer(_ => connection.End(), null, TimeSpan.FromTicks(Math.Max(0, (endsAt - time.GetUtcNow()).Ticks)), Timeout.InfiniteTimeSpan)
-                : null;
-            await connection.RunAsync(writer, context.RequestAborted);
+            await SseResponse.HoldAsync(connection, writer, request.EndsAt, time, context.RequestAborted);
             if (connection.Overflowed)
             {
                 metrics.SlowConsumerDropped();
@@ -94,14 +85,9 @@ internal sealed partial class RoomEventStream(
                 context.Abort();
             }
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        catch (Exception exception) when (SseResponse.EndedByClient(context, exception))
         {
-            // The client went away: the normal end of an event stream.
-        }
-        catch (Exception exception) when (exception is IOException or SocketException)
-        {
-            // Writing to the client failed: it reset the connection, or stopped acknowledging
-            // (dead-client detection timed it out). Also a normal end, not an error of ours.
+            // The normal end of an event stream, not an error of ours.
         }
         finally
         {
@@ -110,16 +96,6 @@ internal sealed partial class RoomEventStream(
             await recorded;
             await ForgetAsync(connection);
         }
-    }
-
-    private static PipeWriter StartResponse(HttpContext context)
-    {
-        var response = context.Response;
-        response.ContentType = "text/event-stream";
-        response.Headers.CacheControl = "no-cache";
-        response.Headers["X-Accel-Buffering"] = "no";
-        context.Features.GetRequiredFeature<IHttpResponseBodyFeature>().DisableBuffering();
-        return response.BodyWriter;
     }
 
     private async Task ReplayAsync(SseConnection connection, PipeWriter writer, string room, long lastEventId)

@@ -15,6 +15,7 @@ internal sealed class SseFrame(long position, ReadOnlyMemory<byte> utf8, DateTim
     public const string PresenceType = "presence";
     public const string GapType = "gap";
     public const string ConnectionType = "connection";
+    public const string GroupType = "group";
 
     public static ReadOnlyMemory<byte> KeepAlive { get; } = ": keep-alive\n\n"u8.ToArray();
 
@@ -31,6 +32,10 @@ internal sealed class SseFrame(long position, ReadOnlyMemory<byte> utf8, DateTim
     /// <summary>Counts carry no id, so a browser's Last-Event-ID stays the last feed id.</summary>
     public static Task<SseFrame> PresenceAsync(PresenceChanged change) =>
         EncodeAsync(change.Version, new SseItem<string>(JsonSerializer.Serialize(change, JsonSerializerOptions.Web), PresenceType));
+
+    /// <summary>A group's sums; no id either.</summary>
+    public static Task<SseFrame> GroupAsync(GroupChanged change) =>
+        EncodeAsync(change.Version, new SseItem<string>(JsonSerializer.Serialize(change, JsonSerializerOptions.Web), GroupType));
 
     public static Task<SseFrame> FeedAsync(FeedEvent feedEvent) =>
         EncodeAsync(feedEvent.Id, new SseItem<string>(feedEvent.Data, feedEvent.Type)
