@@ -6,17 +6,20 @@ namespace Presence.Grains.Tests;
 public sealed class DirectoryAndConnectionTests(DefaultCluster fixture)
 {
     [Fact]
-    public async Task ConnectionGrain_KeepsTheRecordUntilForgotten_AcrossActivations()
+    public async Task ConnectionGrain_KeepsTheRecordAndItsRoomsUntilForgotten_AcrossActivations()
     {
         var connection = fixture.Client.GetGrain<IConnectionGrain>(Guid.NewGuid());
-        var identity = new ConnectionIdentity($"room-{Guid.NewGuid():N}", "viewer-1", "front-end-1", DateTimeOffset.UtcNow);
+        string[] rooms = [$"room-{Guid.NewGuid():N}", $"other-{Guid.NewGuid():N}"];
+        var identity = new ConnectionIdentity(rooms[0], "viewer-1", "front-end-1", DateTimeOffset.UtcNow, [.. rooms]);
 
         await connection.RecordAsync(identity);
         await fixture.Cluster.DeactivateAsync(connection);
         var recorded = await connection.GetAsync();
         await connection.ForgetAsync();
 
-        Assert.Equal(identity, recorded);
+        Assert.NotNull(recorded);
+        Assert.Equal(rooms, recorded.Rooms);
+        Assert.Equal(identity, recorded with { Rooms = identity.Rooms });
         Assert.Null(await connection.GetAsync());
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
@@ -85,6 +86,20 @@ internal static class RoomsApi
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+        app.MapGet("/events", StreamRoomsAsync).LimitStreamOpens(app.ServiceProvider).RequireCors(WidgetApi.CorsPolicy)
+            .WithTags("Rooms")
+            .WithName("StreamSeveralRooms")
+            .WithSummary($"Several rooms on one event stream (rooms: 1 to {StreamRooms.MaxRooms} distinct room names, comma-separated)")
+            .WithDescription("retry, then every room's current counts at once (each with id: the stream's position in every room, a=12,b=7); "
+                + "with Last-Event-ID (header, or lastEventId) each room's feed events after its position; then live 'presence' events (no id), "
+                + "feed events (id: <positions>, event: <type>, data: {\"room\",\"id\",\"data\"}), 'gap' events ({\"room\",\"from\",\"to\"}) and ': keep-alive' comments.")
+            .Produces<string>(StatusCodes.Status200OK, "text/event-stream")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 
@@ -145,7 +160,8 @@ internal static class RoomsApi
             room, counts.Watching, counts.Connections, counts.Version, last.ToString(CultureInfo.InvariantCulture)));
     }
 
-    private static async Task<IResult> StreamEventsAsync(
+    /// <summary>Not async: the one state machine held for the stream's life is <see cref="StreamAsync"/>'s.</summary>
+    private static Task<IResult> StreamEventsAsync(
         string room,
         string? viewer,
         string? count,
@@ -153,26 +169,86 @@ internal static class RoomsApi
         [FromHeader(Name = "Last-Event-ID")] string? lastEventIdHeader,
         HttpContext context,
         RoomEventStream stream,
-        StreamAdmission admission)
+        StreamAdmission admission) =>
+        ParseStreamRequest([room], multiplexed: false, viewer, count, lastEventIdHeader ?? lastEventId, out var problem) is { } request
+            ? StreamAsync(context, request, stream, admission)
+            : Task.FromResult<IResult>(problem!);
+
+    private static Task<IResult> StreamRoomsAsync(
+        string? rooms,
+        string? viewer,
+        string? count,
+        string? lastEventId,
+        [FromHeader(Name = "Last-Event-ID")] string? lastEventIdHeader,
+        HttpContext context,
+        RoomEventStream stream,
+        StreamAdmission admission,
+        PrivateRooms privateRooms)
     {
+        if (ParseRoomList(rooms, out var names) is { } invalidList)
+        {
+            return Task.FromResult<IResult>(invalidList);
+        }
+        if (ParseStreamRequest(names, multiplexed: true, viewer, count, lastEventIdHeader ?? lastEventId, out var problem) is not { } request)
+        {
+            return Task.FromResult<IResult>(problem!);
+        }
+        return names.Any(privateRooms.IsPrivate)
+            ? AuthorizeAndStreamAsync(context, request, names.Where(privateRooms.IsPrivate), stream, admission)
+            : StreamAsync(context, request, stream, admission);
+    }
+
+    private static async Task<IResult> AuthorizeAndStreamAsync(
+        HttpContext context, StreamRequest request, IEnumerable<string> privateRooms, RoomEventStream stream, StreamAdmission admission) =>
+        await PrivateRooms.AuthorizeAsync(context, privateRooms) ?? await StreamAsync(context, request, stream, admission);
+
+    /// <summary><c>rooms</c>: 1 to <see cref="StreamRooms.MaxRooms"/> distinct valid room names, comma-separated; null if so, else the 400.</summary>
+    private static ProblemHttpResult? ParseRoomList(string? rooms, out ImmutableArray<string> names)
+    {
+        names = rooms is null ? [] : [.. rooms.Split(',')];
+        var detail = names.Length switch
+        {
+            0 => "'rooms' is required: 1 to 20 room names, comma-separated.",
+            > StreamRooms.MaxRooms => $"At most {StreamRooms.MaxRooms} rooms on one stream; {names.Length} were given.",
+            _ => names.FirstOrDefault(name => !RoomName.IsValid(name)) is { } invalid
+                ? $"'{Shorten(invalid)}' is not a room name: a room name is {RoomName.Rule}."
+                : names.Distinct(StringComparer.Ordinal).Count() < names.Length ? "A room is listed more than once." : null,
+        };
+        return detail is null ? null : Problem(StatusCodes.Status400BadRequest, "Invalid 'rooms'", detail);
+    }
+
+    private static string Shorten(string text) => text.Length <= 130 ? text : $"{text[..130]}...";
+
+    /// <summary>The stream a client asked for, or (null) the 400 for a bad <c>viewer</c> or <c>count</c>.</summary>
+    private static StreamRequest? ParseStreamRequest(
+        ImmutableArray<string> rooms, bool multiplexed, string? viewer, string? count, string? lastEventId, out ProblemHttpResult? problem)
+    {
+        problem = null;
         if (viewer is not null && (viewer.Length is 0 or > MaxViewerIdLength || viewer.Any(char.IsControl)))
         {
-            return Problem(StatusCodes.Status400BadRequest, "Invalid 'viewer'",
+            problem = Problem(StatusCodes.Status400BadRequest, "Invalid 'viewer'",
                 $"'viewer' must be 1 to {MaxViewerIdLength} characters without control characters.");
+            return null;
         }
         var counted = true;
         if (count is not null && !bool.TryParse(count, out counted))
         {
-            return Problem(StatusCodes.Status400BadRequest, "Invalid 'count'", "'count' must be 'true' or 'false'.");
+            problem = Problem(StatusCodes.Status400BadRequest, "Invalid 'count'", "'count' must be 'true' or 'false'.");
+            return null;
         }
+        return new StreamRequest(rooms, multiplexed, viewer, counted, lastEventId);
+    }
 
+    /// <summary>Runs the stream if this front end lets it in; it counts once against <c>Limits:MaxStreams</c>, however many rooms it serves.</summary>
+    private static async Task<IResult> StreamAsync(HttpContext context, StreamRequest request, RoomEventStream stream, StreamAdmission admission)
+    {
         if (Refused(context, admission) is { } refused)
         {
             return refused;
         }
         try
         {
-            await stream.RunAsync(context, room, new StreamRequest(viewer, counted, ParseLastEventId(lastEventIdHeader ?? lastEventId), PrivateRooms.ExpiresAt(context)));
+            await stream.RunAsync(context, request with { EndsAt = PrivateRooms.ExpiresAt(context) });
         }
         finally
         {
@@ -195,10 +271,6 @@ internal static class RoomsApi
         context.Response.Headers.Connection = "close";
         return RetryLater.Problem(context.Response, StatusCodes.Status503ServiceUnavailable, title, ClusterUnavailableHandler.RetryAfterSeconds, detail);
     }
-
-    /// <summary>Anything but a whole number is "no replay": a client's stale or odd id never fails the stream.</summary>
-    private static long? ParseLastEventId(string? value) =>
-        long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;
 
     private static async Task<IResult> PublishAsync(string room, HttpContext context, IGrainFactory grains)
     {

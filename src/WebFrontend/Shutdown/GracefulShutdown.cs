@@ -43,7 +43,7 @@ internal sealed partial class GracefulShutdown(
         var spreadMilliseconds = (int)(options.Value.ReconnectSpreadSeconds * 1000);
         foreach (var room in rooms.All)
         {
-            foreach (var connection in room.Connections)
+            foreach (var connection in room.ListedConnections)
             {
                 connection.EndWith(SseFrame.Retry(Random.Shared.Next(1000, spreadMilliseconds + 1)));
             }

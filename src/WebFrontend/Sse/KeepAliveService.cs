@@ -20,7 +20,7 @@ internal sealed class KeepAliveService(LocalRooms rooms, IOptions<SseOptions> op
         {
             foreach (var room in rooms.All)
             {
-                foreach (var connection in room.Connections)
+                foreach (var connection in room.ListedConnections)
                 {
                     if (connection.KeepAliveSlice == tick)
                     {

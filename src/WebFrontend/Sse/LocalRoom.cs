@@ -58,6 +58,9 @@ internal sealed partial class LocalRoom
     /// </summary>
     public IEnumerable<SseConnection> Connections => _connections.Select(entry => entry.Value.Connection);
 
+    /// <summary>The connections whose keep-alive and shutdown this room sees to: a multiplexed connection is in several rooms, and listed by its first only.</summary>
+    public IEnumerable<SseConnection> ListedConnections => Connections.Where(connection => connection.IsListedIn(Name));
+
     /// <summary>False when the room was closed meanwhile: attach to a new one.</summary>
     public bool TryAdd(SseConnection connection)
     {
@@ -245,6 +248,8 @@ internal sealed partial class LocalRoom
     /// <summary>
     /// Posts to the connections attached when the fan-out began: one that attaches meanwhile opened
     /// after the event was already going out (and reaching others), so it is not live for it.
+    /// Single-room connections all get the same bytes; the first multiplexed one has the feed
+    /// frame's multiplexed body encoded, once, and every other multiplexed one shares it.
     /// Every <see cref="PostsBetweenYields"/> posts the fan-out lets the socket sends it queued run:
     /// each write holds a 4 KB block of Kestrel's memory pool until its send completes, and a pool
     /// that once held a block for every connection of a room keeps them (it shrinks by about 1% per
@@ -258,7 +263,11 @@ internal sealed partial class LocalRoom
         {
             if (order <= attachedBefore)
             {
-                connection.Post(frame, isFeedEvent);
+                if (isFeedEvent && connection.Multiplexed)
+                {
+                    await frame.PrepareMultiplexedAsync(Name);
+                }
+                connection.Post(frame, isFeedEvent, Name);
                 if (++posted % PostsBetweenYields == 0)
                 {
                     await Task.Yield();

@@ -48,6 +48,15 @@ internal sealed class LocalRooms
         }
     }
 
+    /// <summary>Takes the connection out of the room it was attached to, if it was (a room is not dropped while it has a connection).</summary>
+    public void Detach(string name, SseConnection connection)
+    {
+        if (_rooms.TryGetValue(name, out var room))
+        {
+            room.Remove(connection);
+        }
+    }
+
     /// <summary>Drops the room and its subscriptions if its last connection has gone.</summary>
     public async Task<bool> TryCloseAsync(LocalRoom room)
     {

@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Collections.Immutable;
+using System.Globalization;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Http.Features;
@@ -9,12 +11,17 @@ using Presence.WebFrontend.Presence;
 
 namespace Presence.WebFrontend.Sse;
 
-/// <summary>What a client asked for when it opened a room's event stream; <paramref name="EndsAt"/>: when its subscribe token expires.</summary>
-internal sealed record StreamRequest(string? ViewerId, bool Counted, long? LastEventId, DateTimeOffset? EndsAt = null);
+/// <summary>
+/// What a client asked for when it opened an event stream: one room (<c>/rooms/{room}/events</c>),
+/// or several multiplexed (<c>/events?rooms=</c>, <paramref name="Multiplexed"/>, even with one);
+/// <paramref name="LastEventId"/> as sent; <paramref name="EndsAt"/>: when its subscribe token expires.
+/// </summary>
+internal sealed record StreamRequest(
+    ImmutableArray<string> Rooms, bool Multiplexed, string? ViewerId, bool Counted, string? LastEventId, DateTimeOffset? EndsAt = null);
 
 /// <summary>
-/// One <c>GET /rooms/{room}/events</c> response: retry line and snapshot at once, then the missed
-/// feed events, then live counts, feed events and keep-alives until the client goes away.
+/// One event stream response, of one room or several: retry line and snapshots at once, then the
+/// missed feed events, then live counts, feed events and keep-alives until the client goes away.
 /// </summary>
 internal sealed partial class RoomEventStream(
     LocalRooms rooms,
@@ -27,35 +34,45 @@ internal sealed partial class RoomEventStream(
 {
     private readonly ReadOnlyMemory<byte> _retry = SseFrame.Retry(options.Value.RetryMilliseconds);
 
-    public async Task RunAsync(HttpContext context, string room, StreamRequest request)
+    public async Task RunAsync(HttpContext context, StreamRequest request)
     {
         var id = Guid.NewGuid();
+        var names = request.Rooms;
+        var multiplexed = request.Multiplexed ? new StreamRooms(names) : null;
         var connection = new SseConnection(
-            id, request.ViewerId ?? Member.OwnViewerId(id), request.Counted, options.Value.PendingLimit);
-
-        // Attached (and so receiving live events into its queue) before it reads the snapshot and
-        // the history: nothing published meanwhile can fall between the two.
-        var local = await rooms.AttachAsync(room, connection);
+            id, request.ViewerId ?? Member.OwnViewerId(id), request.Counted, options.Value.PendingLimit, multiplexed);
         var recorded = Task.CompletedTask;
         try
         {
-            var snapshot = request.Counted
-                ? await local.Joiner.JoinAsync(connection.Member)
-                : await ClusterCalls.Retry.ExecuteAsync(async _ => await grains.GetGrain<IPresenceGrain>(room).GetAsync(), context.RequestAborted);
+            // Attached (and so receiving live events into its queue) before it reads the snapshots
+            // and the history: nothing published meanwhile can fall between the two.
+            var snapshots = await SnapshotsAsync(await AttachAsync(names, connection), connection, context.RequestAborted);
             connection.Joined = request.Counted;
             if (request.Counted)
             {
-                recorded = RecordAsync(new ConnectionIdentity(room, connection.ViewerId, frontEnd.Id, time.GetUtcNow()), id);
+                recorded = RecordAsync(new ConnectionIdentity(names[0], connection.ViewerId, frontEnd.Id, time.GetUtcNow(), names), id);
+            }
+
+            // Where each room starts: after Last-Event-ID's id for it, or (multiplexed, so that every
+            // feed frame can carry every room's position) live from the room's last id.
+            var positions = multiplexed?.ParsePositions(request.LastEventId) ?? [ParseLastEventId(request.LastEventId)];
+            var replays = multiplexed is null ? null : await ReadFeedsAsync(names, positions, needLastIds: true);
+            for (var slot = 0; slot < names.Length && replays is not null; slot++)
+            {
+                connection.SkipFeedEventsThrough(Resumes(positions[slot], replays[slot]) ? positions[slot]!.Value : replays[slot]!.LastId, slot);
             }
 
             var writer = StartResponse(context);
             writer.Write(_retry.Span);
-            connection.WriteNow(writer, await SseFrame.PresenceAsync(snapshot), isFeedEvent: false);
-            metrics.Delivered(isFeedEvent: false, frames: 1);
-            await writer.FlushAsync(context.RequestAborted);
-            if (request.LastEventId is { } lastEventId)
+            for (var slot = 0; slot < names.Length; slot++)
             {
-                await ReplayAsync(connection, writer, room, lastEventId);
+                connection.WriteOpeningNow(writer, await SseFrame.PresenceAsync(snapshots[slot]), slot);
+            }
+            metrics.Delivered(isFeedEvent: false, frames: names.Length);
+            await writer.FlushAsync(context.RequestAborted);
+            replays ??= await ReadFeedsAsync(names, positions, needLastIds: false);
+            if (await ReplayAsync(connection, writer, names, positions, replays))
+            {
                 await writer.FlushAsync(context.RequestAborted);
             }
 
@@ -83,12 +100,65 @@ internal sealed partial class RoomEventStream(
         }
         finally
         {
-            local.Remove(connection);
-            await LeaveAsync(room, connection);
+            foreach (var room in names)
+            {
+                rooms.Detach(room, connection);
+            }
+            if (connection.Joined)
+            {
+                await LeaveAsync(names, id);
+            }
             await recorded;
             await ForgetAsync(connection);
         }
     }
+
+    /// <summary>Attaches the connection to each of its rooms at once; if one cannot be, the stream fails (and is detached from all).</summary>
+    private async Task<LocalRoom[]> AttachAsync(ImmutableArray<string> names, SseConnection connection) =>
+        names.Length == 1 ? [await rooms.AttachAsync(names[0], connection)] : await Task.WhenAll(names.Select(name => rooms.AttachAsync(name, connection)));
+
+    /// <summary>
+    /// Each room's counts: a counted connection joins every room at once (each room's joiner
+    /// batches it with others); a join that fails fails the stream, and the rooms it did join are left.
+    /// </summary>
+    private async Task<PresenceChanged[]> SnapshotsAsync(LocalRoom[] locals, SseConnection connection, CancellationToken aborted)
+    {
+        if (!connection.Counted)
+        {
+            return await Task.WhenAll(locals.Select(local => ClusterCalls.Retry.ExecuteAsync(
+                async _ => await grains.GetGrain<IPresenceGrain>(local.Name).GetAsync(), aborted).AsTask()));
+        }
+        var joins = locals.Select(local => local.Joiner.JoinAsync(connection.Member)).ToArray();
+        try
+        {
+            return await Task.WhenAll(joins);
+        }
+        catch when (locals.Length > 1)
+        {
+            await LeaveAsync([.. locals.Where((_, slot) => joins[slot].IsCompletedSuccessfully).Select(local => local.Name)], connection.Id);
+            throw;
+        }
+    }
+
+    /// <summary>Whether a client that has a room's events up to <paramref name="position"/> gets those after it: not when it is ahead of the room (another room's id, or a room that was reset).</summary>
+    private static bool Resumes(long? position, FeedReplay? replay) => position <= replay?.LastId;
+
+    /// <summary>Anything but a whole number is "no replay": a client's stale or odd id never fails the stream.</summary>
+    private static long? ParseLastEventId(string? value) =>
+        long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;
+
+    /// <summary>
+    /// The feed events after each room's position, read from every room at once; a room without a
+    /// position is not read, unless <paramref name="needLastIds"/> (then its last id is).
+    /// </summary>
+    private async Task<FeedReplay?[]> ReadFeedsAsync(ImmutableArray<string> names, long?[] positions, bool needLastIds) =>
+        await Task.WhenAll(names.Select(async (room, slot) =>
+        {
+            var feed = grains.GetGrain<IFeedGrain>(room);
+            return positions[slot] is { } position
+                ? await ClusterCalls.Retry.ExecuteAsync(async _ => await feed.GetAfterAsync(position))
+                : needLastIds ? new FeedReplay(null, [], await ClusterCalls.Retry.ExecuteAsync(async _ => await feed.GetLastIdAsync())) : null;
+        }));
 
     private static PipeWriter StartResponse(HttpContext context)
     {
@@ -100,45 +170,57 @@ internal sealed partial class RoomEventStream(
         return response.BodyWriter;
     }
 
-    private async Task ReplayAsync(SseConnection connection, PipeWriter writer, string room, long lastEventId)
+    /// <summary>Writes, room by room, what the client missed; false if nothing was to be written.</summary>
+    private async Task<bool> ReplayAsync(SseConnection connection, PipeWriter writer, ImmutableArray<string> names, long?[] positions, FeedReplay?[] replays)
     {
-        var feed = grains.GetGrain<IFeedGrain>(room);
-        var replay = await ClusterCalls.Retry.ExecuteAsync(async _ => await feed.GetAfterAsync(lastEventId));
-        if (lastEventId > replay.LastId)
+        var frames = 0;
+        for (var slot = 0; slot < names.Length; slot++)
         {
-            return; // Ahead of the room (another room's id, or a room that was reset): no replay.
+            if (!Resumes(positions[slot], replays[slot]))
+            {
+                continue;
+            }
+            var replay = replays[slot]!;
+            // The client has everything up to its id: a live copy of one of those, still in flight,
+            // must not reach it again.
+            connection.SkipFeedEventsThrough(positions[slot]!.Value, slot);
+            if (replay.Gap is { } gap)
+            {
+                connection.WriteNow(writer, await FrameAsync(await SseFrame.GapAsync(gap), names[slot], connection), isFeedEvent: true, slot);
+            }
+            foreach (var missed in replay.Events)
+            {
+                connection.WriteNow(writer, await FrameAsync(await SseFrame.FeedAsync(missed), names[slot], connection), isFeedEvent: true, slot);
+            }
+            frames += replay.Events.Length + (replay.Gap is null ? 0 : 1);
         }
-        // The client has everything up to its id: a live copy of one of those, still in flight, must
-        // not reach it again.
-        connection.SkipFeedEventsThrough(lastEventId);
-        if (replay.Gap is { } gap)
-        {
-            connection.WriteNow(writer, await SseFrame.GapAsync(gap), isFeedEvent: true);
-        }
-        foreach (var missed in replay.Events)
-        {
-            connection.WriteNow(writer, await SseFrame.FeedAsync(missed), isFeedEvent: true);
-        }
-        metrics.Delivered(isFeedEvent: true, frames: replay.Events.Length + (replay.Gap is null ? 0 : 1));
+        metrics.Delivered(isFeedEvent: true, frames);
+        return frames > 0 || positions.Any(position => position is not null);
     }
 
-    /// <summary>Leaves at once; if the cluster cannot be reached, the lease lapses instead.</summary>
-    private async Task LeaveAsync(string room, SseConnection connection)
+    private static async Task<SseFrame> FrameAsync(SseFrame frame, string room, SseConnection connection)
     {
-        if (!connection.Joined)
+        if (connection.Multiplexed)
         {
-            return;
+            await frame.PrepareMultiplexedAsync(room);
         }
-        try
-        {
-            var presence = grains.GetGrain<IPresenceGrain>(room);
-            await ClusterCalls.Retry.ExecuteAsync(async _ => await presence.LeaveAsync(connection.Id));
-        }
-        catch (Exception exception)
-        {
-            LogLeaveFailed(exception, connection.Id);
-        }
+        return frame;
     }
+
+    /// <summary>Leaves every room at once; a room that cannot be reached lets the lease lapse instead.</summary>
+    private Task LeaveAsync(ImmutableArray<string> names, Guid connectionId) =>
+        Task.WhenAll(names.Select(async room =>
+        {
+            try
+            {
+                var presence = grains.GetGrain<IPresenceGrain>(room);
+                await ClusterCalls.Retry.ExecuteAsync(async _ => await presence.LeaveAsync(connectionId));
+            }
+            catch (Exception exception)
+            {
+                LogLeaveFailed(exception, connectionId);
+            }
+        }));
 
     /// <summary>
     /// The connection's record, kept beside the count and off its path: a record that cannot be
