@@ -37,6 +37,16 @@ internal sealed class PublishBody
     public JsonElement Data { get; init; }
 }
 
+/// <summary>What an event stream request brings beside its rooms: <c>viewer</c>, <c>count</c>, <c>Last-Event-ID</c> (header or query), and the services that run it.</summary>
+internal readonly record struct StreamParameters(
+    [property: FromQuery(Name = "viewer")] string? Viewer,
+    [property: FromQuery(Name = "count")] string? Count,
+    [property: FromQuery(Name = "lastEventId")] string? LastEventId,
+    [property: FromHeader(Name = "Last-Event-ID")] string? LastEventIdHeader,
+    HttpContext Context,
+    RoomEventStream Stream,
+    StreamAdmission Admission);
+
 internal static class RoomsApi
 {
     private const int MaxViewerIdLength = 128;
@@ -161,46 +171,28 @@ internal static class RoomsApi
     }
 
     /// <summary>Not async: the one state machine held for the stream's life is <see cref="StreamAsync"/>'s.</summary>
-    private static Task<IResult> StreamEventsAsync(
-        string room,
-        string? viewer,
-        string? count,
-        string? lastEventId,
-        [FromHeader(Name = "Last-Event-ID")] string? lastEventIdHeader,
-        HttpContext context,
-        RoomEventStream stream,
-        StreamAdmission admission) =>
-        ParseStreamRequest([room], multiplexed: false, viewer, count, lastEventIdHeader ?? lastEventId, out var problem) is { } request
-            ? StreamAsync(context, request, stream, admission)
+    private static Task<IResult> StreamEventsAsync(string room, [AsParameters] StreamParameters parameters) =>
+        ParseStreamRequest([room], multiplexed: false, parameters, out var problem) is { } request
+            ? StreamAsync(request, parameters)
             : Task.FromResult<IResult>(problem!);
 
-    private static Task<IResult> StreamRoomsAsync(
-        string? rooms,
-        string? viewer,
-        string? count,
-        string? lastEventId,
-        [FromHeader(Name = "Last-Event-ID")] string? lastEventIdHeader,
-        HttpContext context,
-        RoomEventStream stream,
-        StreamAdmission admission,
-        PrivateRooms privateRooms)
+    private static Task<IResult> StreamRoomsAsync(string? rooms, [AsParameters] StreamParameters parameters, PrivateRooms privateRooms)
     {
         if (ParseRoomList(rooms, out var names) is { } invalidList)
         {
             return Task.FromResult<IResult>(invalidList);
         }
-        if (ParseStreamRequest(names, multiplexed: true, viewer, count, lastEventIdHeader ?? lastEventId, out var problem) is not { } request)
+        if (ParseStreamRequest(names, multiplexed: true, parameters, out var problem) is not { } request)
         {
             return Task.FromResult<IResult>(problem!);
         }
         return names.Any(privateRooms.IsPrivate)
-            ? AuthorizeAndStreamAsync(context, request, names.Where(privateRooms.IsPrivate), stream, admission)
-            : StreamAsync(context, request, stream, admission);
+            ? AuthorizeAndStreamAsync(request, names.Where(privateRooms.IsPrivate), parameters)
+            : StreamAsync(request, parameters);
     }
 
-    private static async Task<IResult> AuthorizeAndStreamAsync(
-        HttpContext context, StreamRequest request, IEnumerable<string> privateRooms, RoomEventStream stream, StreamAdmission admission) =>
-        await PrivateRooms.AuthorizeAsync(context, privateRooms) ?? await StreamAsync(context, request, stream, admission);
+    private static async Task<IResult> AuthorizeAndStreamAsync(StreamRequest request, IEnumerable<string> privateRooms, StreamParameters parameters) =>
+        await PrivateRooms.AuthorizeAsync(parameters.Context, privateRooms) ?? await StreamAsync(request, parameters);
 
     /// <summary><c>rooms</c>: 1 to <see cref="StreamRooms.MaxRooms"/> distinct valid room names, comma-separated; null if so, else the 400.</summary>
     private static ProblemHttpResult? ParseRoomList(string? rooms, out ImmutableArray<string> names)
@@ -221,8 +213,9 @@ internal static class RoomsApi
 
     /// <summary>The stream a client asked for, or (null) the 400 for a bad <c>viewer</c> or <c>count</c>.</summary>
     private static StreamRequest? ParseStreamRequest(
-        ImmutableArray<string> rooms, bool multiplexed, string? viewer, string? count, string? lastEventId, out ProblemHttpResult? problem)
+        ImmutableArray<string> rooms, bool multiplexed, StreamParameters parameters, out ProblemHttpResult? problem)
     {
+        var (viewer, count) = (parameters.Viewer, parameters.Count);
         problem = null;
         if (viewer is not null && (viewer.Length is 0 or > MaxViewerIdLength || viewer.Any(char.IsControl)))
         {
@@ -236,19 +229,20 @@ internal static class RoomsApi
             problem = Problem(StatusCodes.Status400BadRequest, "Invalid 'count'", "'count' must be 'true' or 'false'.");
             return null;
         }
-        return new StreamRequest(rooms, multiplexed, viewer, counted, lastEventId);
+        return new StreamRequest(rooms, multiplexed, viewer, counted, parameters.LastEventIdHeader ?? parameters.LastEventId);
     }
 
     /// <summary>Runs the stream if this front end lets it in; it counts once against <c>Limits:MaxStreams</c>, however many rooms it serves.</summary>
-    private static async Task<IResult> StreamAsync(HttpContext context, StreamRequest request, RoomEventStream stream, StreamAdmission admission)
+    private static async Task<IResult> StreamAsync(StreamRequest request, StreamParameters parameters)
     {
+        var (context, admission) = (parameters.Context, parameters.Admission);
         if (Refused(context, admission) is { } refused)
         {
             return refused;
         }
         try
         {
-            await stream.RunAsync(context, request with { EndsAt = PrivateRooms.ExpiresAt(context) });
+            await parameters.Stream.RunAsync(context, request with { EndsAt = PrivateRooms.ExpiresAt(context) });
         }
         finally
         {

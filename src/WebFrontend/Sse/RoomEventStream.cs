@@ -37,43 +37,19 @@ internal sealed partial class RoomEventStream(
     public async Task RunAsync(HttpContext context, StreamRequest request)
     {
         var id = Guid.NewGuid();
-        var names = request.Rooms;
-        var multiplexed = request.Multiplexed ? new StreamRooms(names) : null;
-        var connection = new SseConnection(
-            id, request.ViewerId ?? Member.OwnViewerId(id), request.Counted, options.Value.PendingLimit, multiplexed);
+        var connection = new SseConnection(id, request.ViewerId ?? Member.OwnViewerId(id), request.Counted, options.Value.PendingLimit,
+            request.Multiplexed ? new StreamRooms(request.Rooms) : null);
         var recorded = Task.CompletedTask;
         try
         {
             // Attached (and so receiving live events into its queue) before it reads the snapshots
-            // and the history: nothing published meanwhile can fall between the two.
-            var snapshots = await SnapshotsAsync(await AttachAsync(names, connection), connection, context.RequestAborted);
-            connection.Joined = request.Counted;
-            if (request.Counted)
+            // and the history: nothing published meanwhile can fall between the two. What the
+            // opening reads is not held for the stream's life: only the response's writer is.
+            var writer = await OpenAsync(context, connection, request,
+                await SnapshotsAsync(await AttachAsync(request.Rooms, connection), connection, context.RequestAborted));
+            if (connection.Joined)
             {
-                recorded = RecordAsync(new ConnectionIdentity(names[0], connection.ViewerId, frontEnd.Id, time.GetUtcNow(), names), id);
-            }
-
-            // Where each room starts: after Last-Event-ID's id for it, or (multiplexed, so that every
-            // feed frame can carry every room's position) live from the room's last id.
-            var positions = multiplexed?.ParsePositions(request.LastEventId) ?? [ParseLastEventId(request.LastEventId)];
-            var replays = multiplexed is null ? null : await ReadFeedsAsync(names, positions, needLastIds: true);
-            for (var slot = 0; slot < names.Length && replays is not null; slot++)
-            {
-                connection.SkipFeedEventsThrough(Resumes(positions[slot], replays[slot]) ? positions[slot]!.Value : replays[slot]!.LastId, slot);
-            }
-
-            var writer = StartResponse(context);
-            writer.Write(_retry.Span);
-            for (var slot = 0; slot < names.Length; slot++)
-            {
-                connection.WriteOpeningNow(writer, await SseFrame.PresenceAsync(snapshots[slot]), slot);
-            }
-            metrics.Delivered(isFeedEvent: false, frames: names.Length);
-            await writer.FlushAsync(context.RequestAborted);
-            replays ??= await ReadFeedsAsync(names, positions, needLastIds: false);
-            if (await ReplayAsync(connection, writer, names, positions, replays))
-            {
-                await writer.FlushAsync(context.RequestAborted);
+                recorded = RecordAsync(new ConnectionIdentity(request.Rooms[0], connection.ViewerId, frontEnd.Id, time.GetUtcNow(), request.Rooms), id);
             }
 
             // A private room's stream ends with its token; the client comes back with a fresh one.
@@ -100,17 +76,48 @@ internal sealed partial class RoomEventStream(
         }
         finally
         {
-            foreach (var room in names)
+            foreach (var room in request.Rooms)
             {
                 rooms.Detach(room, connection);
             }
             if (connection.Joined)
             {
-                await LeaveAsync(names, id);
+                await LeaveAsync(request.Rooms, id);
             }
             await recorded;
             await ForgetAsync(connection);
         }
+    }
+
+    /// <summary>
+    /// Starts the response: <c>retry:</c>, each room's counts, then what the client missed. Where
+    /// each room starts: after Last-Event-ID's id for it, or (multiplexed, so that every feed frame
+    /// can carry every room's position, the opening counts included) live from the room's last id.
+    /// </summary>
+    private async Task<PipeWriter> OpenAsync(HttpContext context, SseConnection connection, StreamRequest request, PresenceChanged[] snapshots)
+    {
+        var names = request.Rooms;
+        var positions = request.Multiplexed ? StreamRooms.ParsePositions(names, request.LastEventId) : [ParseLastEventId(request.LastEventId)];
+        var replays = request.Multiplexed ? await ReadFeedsAsync(names, positions, needLastIds: true) : null;
+        for (var slot = 0; slot < names.Length && replays is not null; slot++)
+        {
+            connection.SkipFeedEventsThrough(Resumes(positions[slot], replays[slot]) ? positions[slot]!.Value : replays[slot]!.LastId, slot);
+        }
+
+        var writer = StartResponse(context);
+        writer.Write(_retry.Span);
+        for (var slot = 0; slot < names.Length; slot++)
+        {
+            connection.WriteOpeningNow(writer, await SseFrame.PresenceAsync(snapshots[slot]), slot);
+        }
+        metrics.Delivered(isFeedEvent: false, frames: names.Length);
+        await writer.FlushAsync(context.RequestAborted);
+        replays ??= await ReadFeedsAsync(names, positions, needLastIds: false);
+        if (await ReplayAsync(connection, writer, names, positions, replays))
+        {
+            await writer.FlushAsync(context.RequestAborted);
+        }
+        return writer;
     }
 
     /// <summary>Attaches the connection to each of its rooms at once; if one cannot be, the stream fails (and is detached from all).</summary>
@@ -131,7 +138,9 @@ internal sealed partial class RoomEventStream(
         var joins = locals.Select(local => local.Joiner.JoinAsync(connection.Member)).ToArray();
         try
         {
-            return await Task.WhenAll(joins);
+            var snapshots = await Task.WhenAll(joins);
+            connection.Joined = true;
+            return snapshots;
         }
         catch when (locals.Length > 1)
         {

@@ -36,13 +36,13 @@ internal sealed class StreamRooms(ImmutableArray<string> names)
     /// The positions a <c>Last-Event-ID</c> gives, per slot: <c>room=id</c> pairs split by commas;
     /// a room left out, or a pair that does not parse, has none (no replay for it).
     /// </summary>
-    public long?[] ParsePositions(string? lastEventId)
+    public static long?[] ParsePositions(ImmutableArray<string> rooms, string? lastEventId)
     {
-        var positions = new long?[Names.Length];
+        var positions = new long?[rooms.Length];
         foreach (var pair in (lastEventId ?? "").Split(','))
         {
             var equals = pair.IndexOf('=', StringComparison.Ordinal);
-            if (equals > 0 && SlotOf(pair[..equals]) is var slot and >= 0 && positions[slot] is null
+            if (equals > 0 && rooms.IndexOf(pair[..equals], StringComparer.Ordinal) is var slot and >= 0 && positions[slot] is null
                 && long.TryParse(pair.AsSpan(equals + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var id))
             {
                 positions[slot] = id;
