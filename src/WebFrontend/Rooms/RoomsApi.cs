@@ -200,7 +200,7 @@ internal static class RoomsApi
         names = rooms is null ? [] : [.. rooms.Split(',')];
         var detail = names.Length switch
         {
-            0 => "'rooms' is required: 1 to 20 room names, comma-separated.",
+            0 => $"'rooms' is required: 1 to {StreamRooms.MaxRooms} room names, comma-separated.",
             > StreamRooms.MaxRooms => $"At most {StreamRooms.MaxRooms} rooms on one stream; {names.Length} were given.",
             _ => names.FirstOrDefault(name => !RoomName.IsValid(name)) is { } invalid
                 ? $"'{Shorten(invalid)}' is not a room name: a room name is {RoomName.Rule}."
