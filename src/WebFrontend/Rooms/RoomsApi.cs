@@ -242,7 +242,7 @@ internal static class RoomsApi
         }
         try
         {
-            await parameters.Stream.RunAsync(context, request with { EndsAt = PrivateRooms.ExpiresAt(context) });
+            await parameters.Stream.RunAsync(context, request);
         }
         finally
         {

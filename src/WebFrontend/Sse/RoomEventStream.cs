@@ -8,16 +8,16 @@ using Microsoft.Extensions.Options;
 using Presence.Grains.Interfaces;
 using Presence.WebFrontend.Observability;
 using Presence.WebFrontend.Presence;
+using Presence.WebFrontend.Subscribe;
 
 namespace Presence.WebFrontend.Sse;
 
 /// <summary>
 /// What a client asked for when it opened an event stream: one room (<c>/rooms/{room}/events</c>),
 /// or several multiplexed (<c>/events?rooms=</c>, <paramref name="Multiplexed"/>, even with one);
-/// <paramref name="LastEventId"/> as sent; <paramref name="EndsAt"/>: when its subscribe token expires.
+/// <paramref name="LastEventId"/> as sent.
 /// </summary>
-internal sealed record StreamRequest(
-    ImmutableArray<string> Rooms, bool Multiplexed, string? ViewerId, bool Counted, string? LastEventId, DateTimeOffset? EndsAt = null);
+internal sealed record StreamRequest(ImmutableArray<string> Rooms, bool Multiplexed, string? ViewerId, bool Counted, string? LastEventId);
 
 /// <summary>
 /// One event stream response, of one room or several: retry line and snapshots at once, then the
@@ -53,7 +53,7 @@ internal sealed partial class RoomEventStream(
             }
 
             // A private room's stream ends with its token; the client comes back with a fresh one.
-            using var expiry = request.EndsAt is { } endsAt
+            using var expiry = PrivateRooms.ExpiresAt(context) is { } endsAt
                 ? time.CreateTimer(_ => connection.End(), null, TimeSpan.FromTicks(Math.Max(0, (endsAt - time.GetUtcNow()).Ticks)), Timeout.InfiniteTimeSpan)
                 : null;
             await connection.RunAsync(writer, context.RequestAborted);
