@@ -74,7 +74,7 @@ void CountChanged(Room state, string room, int change, Channel<byte[]>? joining)
 }
 
 static byte[] Presence(string room, int count) => Encoding.UTF8.GetBytes(
-    $"event: presence\ndata: {{\"room\":\"{room}\",\"watching\":{count},\"connections\":{count},\"version\":0}}\n\n");
+    $"event: presence\ndata: {{\"room\":\"{room}\",\"watching\":{count},\"connections\":{count},\"version\":0,\"idle\":0}}\n\n");
 
 // Changing the count and queueing it for everyone in one step: otherwise two joins can queue
 // their counts in the wrong order and leave every watcher on a stale one.

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -12,7 +13,7 @@ namespace Presence.Bench;
 internal sealed record SoakSample(double Seconds, double RssMb, int OpenFiles);
 
 internal sealed record SoakResult(double Minutes, int Held, int Rooms, int ChurnSlots, int Stalled, double StalledSecondsLeast, double StalledSecondsMost, double PublishRate,
-    long ChurnCycles, long FailedOpens, long StalledCycles, long StalledDropped, long Published, long FailedPublishes,
+    long ChurnCycles, long FailedOpens, long StalledCycles, long StalledDropped, long Published, long FailedPublishes, string FailedStatuses,
     long FeedDelivered, long FeedExpected, long FeedOutOfOrder,
     double WarmUpRssMb, double EndRssMb, double MaxRssMb, double SlopeMbPerMinute, double CountsExactAfterMs, double EmptyAfterMs,
     int FilesBefore, int FilesAfter, int SocketsBefore, int SocketsAfter, int HistorySize, int UnhandledExceptions, int KestrelSendTimeouts,
@@ -34,7 +35,7 @@ internal sealed record SoakResult(double Minutes, int Held, int Rooms, int Churn
         md.AppendLine("|---|---:|");
         md.AppendLine(Report.Row("churn: open+close cycles (failed opens)", $"{ChurnCycles} ({FailedOpens})"));
         md.AppendLine(Report.Row("stalled clients (dropped by the server)", $"{StalledCycles} ({StalledDropped})"));
-        md.AppendLine(Report.Row("publishes (failed)", $"{Published} ({FailedPublishes})"));
+        md.AppendLine(Report.Row("publishes (failed, by status)", $"{Published} ({FailedPublishes}{FailedStatuses})"));
         md.AppendLine(Report.Row("feed events read by the checkers, of those published (out of order or twice)", $"{FeedDelivered} of {FeedExpected} ({FeedOutOfOrder})"));
         md.AppendLine(Report.Row("RSS after warm-up / at the end / most", $"{WarmUpRssMb:F0} / {EndRssMb:F0} / {MaxRssMb:F0} MB"));
         md.AppendLine(Report.Row("RSS slope after warm-up (least squares)", $"**{SlopeMbPerMinute:F2} MB/min**"));
@@ -128,7 +129,7 @@ internal static class Soak
         var afterWarmUp = samples.Where(s => s.Seconds >= WarmUpFraction * sizes.SoakDuration.TotalSeconds).ToList();
         return new SoakResult(sizes.SoakDuration.TotalMinutes, sizes.SoakHeld, normal.Length, sizes.SoakChurnSlots, sizes.SoakStalled,
             sizes.SoakStalledLifetime.Least.TotalSeconds, sizes.SoakStalledLifetime.Most.TotalSeconds, sizes.SoakPublishRate,
-            churn.Cycles, churn.Failed, stalled.Cycles, stalled.Dropped, published.Total, published.Failed,
+            churn.Cycles, churn.Failed, stalled.Cycles, stalled.Dropped, published.Total, published.Failed, published.FailedStatuses,
             delivered, published.Total, outOfOrder,
             afterWarmUp[0].RssMb, samples[^1].RssMb, samples.Max(s => s.RssMb), Slope(afterWarmUp) * 60, countsExact, empty,
             filesBefore, server.OpenFiles(), socketsBefore, server.OpenSockets(), sizes.SoakHistory,
@@ -266,11 +267,17 @@ internal static class Soak
         private static readonly string Firehose = new('x', FirehoseEventBytes);
 
         private readonly long[] _lastIds = new long[rooms.Length];
+        private readonly ConcurrentDictionary<HttpStatusCode, long> _failures = new();
         private long _total;
         private long _failed;
 
         public long Total => Volatile.Read(ref _total);
         public long Failed => Volatile.Read(ref _failed);
+
+        /// <summary>The statuses of the failed publishes, as <c>: 429 x12, 503 x1</c> (empty if none failed).</summary>
+        public string FailedStatuses => string.Concat(_failures.OrderBy(failure => failure.Key)
+            .Select((failure, i) => $"{(i == 0 ? ": " : ", ")}{(int)failure.Key} x{failure.Value}"));
+
         public long LastId(int room) => Volatile.Read(ref _lastIds[room]);
 
         /// <summary>Fills every room's history with <paramref name="events"/> events (not counted in the total; failures are).</summary>
@@ -297,10 +304,18 @@ internal static class Soak
             }
         }
 
+        /// <summary>A refusal for the publish rate (the fill goes as fast as it can) waits for its Retry-After, as a real publisher would.</summary>
         private async Task PublishAsync(HttpClient publisher, int r, int k)
         {
             object data = r >= normal ? Firehose : k % 10 == 9 ? Large : new { k };
-            using var response = await publisher.PostAsJsonAsync($"/rooms/{rooms[r]}/events", new { type = "soak", data }, CancellationToken.None);
+            HttpResponseMessage response;
+            while ((response = await publisher.PostAsJsonAsync($"/rooms/{rooms[r]}/events", new { type = "soak", data }, CancellationToken.None))
+                is { StatusCode: HttpStatusCode.TooManyRequests, Headers.RetryAfter.Delta: { } retryAfter })
+            {
+                response.Dispose();
+                await Task.Delay(retryAfter);
+            }
+            using var answered = response;
             if (response.StatusCode == HttpStatusCode.Created)
             {
                 var id = long.Parse((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, CultureInfo.InvariantCulture);
@@ -310,6 +325,7 @@ internal static class Soak
             else
             {
                 Interlocked.Increment(ref _failed);
+                _failures.AddOrUpdate(response.StatusCode, 1, (_, n) => n + 1);
             }
         }
     }

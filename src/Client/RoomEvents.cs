@@ -11,7 +11,8 @@ public abstract record RoomEvent(string Room);
 /// <param name="Watching">Distinct viewers in the room.</param>
 /// <param name="Connections">Counted connections in the room.</param>
 /// <param name="Version">Increases strictly with every change of the room's counts.</param>
-public sealed record PresenceEvent(string Room, int Watching, int Connections, long Version) : RoomEvent(Room);
+/// <param name="Idle">The viewers among <paramref name="Watching"/> whose every connection reported itself idle.</param>
+public sealed record PresenceEvent(string Room, int Watching, int Connections, long Version, int Idle) : RoomEvent(Room);
 
 /// <summary>One of the room's published events: <c>id: &lt;n&gt;</c>, <c>event: &lt;type&gt;</c>, <c>data: &lt;json&gt;</c>.</summary>
 /// <param name="Room">The room's name.</param>
@@ -44,7 +45,8 @@ public sealed record ReconnectingEvent(string Room, TimeSpan Delay, Exception? E
 /// <param name="Connections">Counted connections in the room.</param>
 /// <param name="Version">The version of these counts (the same as the presence event that publishes them).</param>
 /// <param name="LastEventId">The id of the room's last feed event, 0 if none.</param>
-public sealed record RoomSnapshot(string Room, int Watching, int Connections, long Version, long LastEventId);
+/// <param name="Idle">The viewers among <paramref name="Watching"/> whose every connection reported itself idle.</param>
+public sealed record RoomSnapshot(string Room, int Watching, int Connections, long Version, long LastEventId, int Idle);
 
 /// <summary>One of the busiest rooms, as <c>GET /rooms?top=N</c> lists them.</summary>
 /// <param name="Room">The room's name.</param>

@@ -30,6 +30,13 @@ public interface IPresenceGrain : IGrainWithStringKey
     /// </summary>
     Task<PresenceChanged> RenewEachAsync(string frontEnd, ImmutableArray<Member> members);
 
+    /// <summary>
+    /// Marks a connection idle or active (new connections are active). A connection the grain does
+    /// not hold (it left, or the grain was reactivated and its front end has not renewed it yet) is
+    /// passed over: idle flags are not kept across reactivations.
+    /// </summary>
+    Task ReportActivityAsync(Guid connectionId, bool idle);
+
     [ReadOnly]
     Task<PresenceChanged> GetAsync();
 }

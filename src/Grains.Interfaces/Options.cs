@@ -47,3 +47,22 @@ public sealed class FeedOptions
     /// <summary>Bearer keys allowed to publish. None: the front end generates one at start.</summary>
     public string[] PublishKeys { get; set; } = [];
 }
+
+/// <summary>
+/// Which rooms and groups are private (section <c>Subscribe</c>, beside the front end's token
+/// settings): those whose name starts with one of the prefixes. Silos read it too: a private room
+/// reports only to groups that are private themselves.
+/// </summary>
+public sealed class PrivateRoomsOptions
+{
+    public const string Section = "Subscribe";
+
+    /// <summary>Rooms (and groups) whose name starts with one of these need a subscribe token; <c>private:</c> when none is configured.</summary>
+    public string[]? PrivatePrefixes { get; set; }
+
+    public IReadOnlyList<string> Prefixes => PrivatePrefixes ?? DefaultPrefixes;
+
+    public bool IsPrivate(string name) => Prefixes.Any(prefix => name.StartsWith(prefix, StringComparison.Ordinal));
+
+    private static readonly string[] DefaultPrefixes = ["private:"];
+}

@@ -5,13 +5,16 @@ namespace Presence.Grains.Interfaces;
 /// <summary>
 /// The counts of a room as the presence grain published them. <see cref="Version"/> increases
 /// strictly with every change the grain publishes, also across reactivations of the grain.
+/// <see cref="Idle"/>: the viewers among <see cref="Watching"/> whose every connection is reported
+/// idle (a viewer within its departure grace has no connection, so it is not idle).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("presence.changed")]
 public sealed record PresenceChanged(
     [property: Id(0)] string Room,
     [property: Id(1)] int Watching,
     [property: Id(2)] int Connections,
-    [property: Id(3)] long Version);
+    [property: Id(3)] long Version,
+    [property: Id(4)] int Idle = 0);
 
 /// <summary>
 /// One counted connection of a room and the viewer it belongs to. A connection opened without a

@@ -25,13 +25,17 @@ public sealed class PublishedPresence
 /// the room is occupied, brings the grain back to sweep even after its silo died. Count changes are
 /// coalesced to one stream event per publish interval. A viewer with a viewer id of its own whose last
 /// connection leaves (or lapses) stays in <c>watching</c> for the departure grace, so that a reload
-/// does not dip the count; <c>connections</c> drops at once. The room's occupancy changes (watching
-/// 0 to 1 and back to 0) go to the webhook sender as they are published.
+/// does not dip the count; <c>connections</c> drops at once. Each lease carries an idle flag that
+/// its client reports, and each viewer how many of its connections are idle: <c>idle</c>, the
+/// viewers all of whose connections are, is kept in step with every change, never counted over.
+/// The room's occupancy changes (watching 0 to 1 and back to 0) go to the webhook sender as they
+/// are published.
 /// </summary>
 public sealed partial class PresenceGrain(
     [PersistentState("presence", Storage.Rooms)] IPersistentState<PublishedPresence> published,
     IOptions<PresenceOptions> presenceOptions,
     IOptions<ReminderOptions> reminderOptions,
+    IOptions<PrivateRoomsOptions> privateRooms,
     [FromKeyedServices(TimeProviderNames.Grains)] TimeProvider time,
     GrainMetrics metrics,
     WebhookSender webhooks,
@@ -42,7 +46,7 @@ public sealed partial class PresenceGrain(
     private readonly PresenceOptions _options = presenceOptions.Value;
     private readonly Dictionary<Guid, Lease> _leases = [];
     private readonly Dictionary<string, FrontEndLeases> _frontEnds = [];
-    private readonly Dictionary<string, int> _connectionsPerViewer = [];
+    private readonly Dictionary<string, ViewerConnections> _connectionsPerViewer = [];
     private readonly Dictionary<Guid, DateTimeOffset> _departed = [];
     private readonly Dictionary<string, DateTimeOffset> _departing = [];
     private IAsyncStream<PresenceChanged> _stream = null!;
@@ -57,6 +61,7 @@ public sealed partial class PresenceGrain(
     private long _version;
     private long _publishedVersion;
     private int _publishedWatching;
+    private int _idleViewers;
 
     private string Room => this.GetPrimaryKeyString();
 
@@ -75,7 +80,7 @@ public sealed partial class PresenceGrain(
             EndGraces, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan));
         _reminder = await this.GetReminder(SweepReminder);
 
-        _version = _publishedVersion = Math.Max(published.State.Version, ClockVersion());
+        _version = _publishedVersion = Math.Max(published.State.Version, Groups.ClockVersion(time));
         _publishedWatching = published.State.Watching;
         if (published.State.Connections > 0)
         {
@@ -174,6 +179,22 @@ public sealed partial class PresenceGrain(
         return Task.FromResult(Snapshot());
     }
 
+    public Task ReportActivityAsync(Guid connectionId, bool idle)
+    {
+        if (_leases.TryGetValue(connectionId, out var lease) && lease.Idle != idle)
+        {
+            lease.Idle = idle;
+            var viewer = lease.Member.ViewerId;
+            var connections = _connectionsPerViewer[viewer];
+            // A viewer's second tab going idle while the first is active changes no count.
+            if (SetViewer(viewer, connections, connections with { Idle = connections.Idle + (idle ? 1 : -1) }))
+            {
+                Changed();
+            }
+        }
+        return Task.CompletedTask;
+    }
+
     public Task<PresenceChanged> GetAsync() => Task.FromResult(Snapshot());
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
@@ -182,7 +203,7 @@ public sealed partial class PresenceGrain(
         if (!_publishScheduled)
         {
             await SyncReminderAsync();
-            ReportToDirectory();
+            ReportUpwards(Snapshot());
         }
     }
 
@@ -201,7 +222,8 @@ public sealed partial class PresenceGrain(
         holder.Membership = holder.Membership.With(member.ConnectionId);
         _leases[member.ConnectionId] = new Lease(member, holder) { Expires = expires };
         _departing.Remove(member.ViewerId); // back within its grace: it never left watching
-        _connectionsPerViewer[member.ViewerId] = _connectionsPerViewer.GetValueOrDefault(member.ViewerId) + 1;
+        var connections = _connectionsPerViewer.GetValueOrDefault(member.ViewerId);
+        SetViewer(member.ViewerId, connections, connections with { Count = connections.Count + 1 }); // active: an idle viewer is not any more
         Changed();
     }
 
@@ -220,14 +242,11 @@ public sealed partial class PresenceGrain(
         }
 
         var viewer = lease.Member.ViewerId;
-        var remaining = _connectionsPerViewer[viewer] - 1;
-        if (remaining > 0)
+        var connections = _connectionsPerViewer[viewer];
+        var remaining = new ViewerConnections(connections.Count - 1, connections.Idle - (lease.Idle ? 1 : 0));
+        SetViewer(viewer, connections, remaining);
+        if (remaining.Count == 0)
         {
-            _connectionsPerViewer[viewer] = remaining;
-        }
-        else
-        {
-            _connectionsPerViewer.Remove(viewer);
             if (!lease.Member.IsAnonymous && _options.DepartureGrace > TimeSpan.Zero)
             {
                 _departing[viewer] = time.GetUtcNow() + _options.DepartureGrace;
@@ -238,6 +257,25 @@ public sealed partial class PresenceGrain(
             }
         }
         return true;
+    }
+
+    /// <summary>
+    /// Stores a viewer's connections (none: forgets the viewer) and keeps the count of idle viewers
+    /// in step; true if the viewer became idle or stopped being idle.
+    /// </summary>
+    private bool SetViewer(string viewer, ViewerConnections before, ViewerConnections after)
+    {
+        if (after.Count == 0)
+        {
+            _connectionsPerViewer.Remove(viewer);
+        }
+        else
+        {
+            _connectionsPerViewer[viewer] = after;
+        }
+        var change = (after.IsIdle ? 1 : 0) - (before.IsIdle ? 1 : 0);
+        _idleViewers += change;
+        return change != 0;
     }
 
     /// <summary>Viewers whose departure grace is over leave <c>watching</c>; the timer then waits for the next one.</summary>
@@ -288,16 +326,13 @@ public sealed partial class PresenceGrain(
 
     /// <summary>
     /// A new state gets a new version: a snapshot handed out now and the event that later publishes
-    /// the same state carry the same version, so a front end writes it once. The clock (in µs) is a
-    /// floor so that versions keep increasing across reactivations, also after storage was cleared.
+    /// the same state carry the same version, so a front end writes it once.
     /// </summary>
     private void Changed()
     {
-        _version = Math.Max(_version + 1, ClockVersion());
+        _version = Groups.NextVersion(_version, time);
         SchedulePublish();
     }
-
-    private long ClockVersion() => (time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond;
 
     /// <summary>
     /// Leading and trailing edge: at once if the room was quiet, else at the end of the window; while
@@ -330,7 +365,7 @@ public sealed partial class PresenceGrain(
         {
             // Snapshots handed out while rebuilding showed the old counts under the current version.
             _rebuildingUntil = DateTimeOffset.MinValue;
-            _version = Math.Max(_version + 1, ClockVersion());
+            _version = Groups.NextVersion(_version, time);
         }
         if (_version == _publishedVersion)
         {
@@ -338,7 +373,7 @@ public sealed partial class PresenceGrain(
         }
 
         _lastPublishedAt = now;
-        var change = new PresenceChanged(Room, Watching, _leases.Count, _version);
+        var change = new PresenceChanged(Room, Watching, _leases.Count, _version, _idleViewers);
         // Stored before it is sent, whatever becomes of the sending: a stream whose queue was on a
         // dead silo can fail or hang.
         await StoreShownAsync(change);
@@ -348,7 +383,7 @@ public sealed partial class PresenceGrain(
             _publishedVersion = change.Version;
             ReportOccupancy(change.Watching, now);
             await SyncReminderAsync();
-            ReportToDirectory();
+            ReportUpwards(change);
         }
         catch (Exception exception)
         {
@@ -384,9 +419,7 @@ public sealed partial class PresenceGrain(
     {
         if (Watching > 0 && _reminder is null)
         {
-            var period = _options.Lease > reminderOptions.Value.MinimumReminderPeriod
-                ? _options.Lease
-                : reminderOptions.Value.MinimumReminderPeriod;
+            var period = Groups.ReportPeriod(_options, reminderOptions.Value);
             _reminder = await this.RegisterOrUpdateReminder(SweepReminder, period, period);
         }
         else if (Watching == 0 && _reminder is not null)
@@ -396,10 +429,18 @@ public sealed partial class PresenceGrain(
         }
     }
 
-    private void ReportToDirectory() =>
+    /// <summary>
+    /// To the room directory and to the room's group: one one-way call each per published change,
+    /// and again on every reminder tick, so that a directory or group that lost its silo fills up again.
+    /// </summary>
+    private void ReportUpwards(PresenceChanged shown)
+    {
         GrainFactory.GetGrain<IRoomDirectoryGrain>(0)
-            .ReportAsync(new RoomWatching(Room, Watching))
+            .ReportAsync(new RoomWatching(Room, shown.Watching))
             .Ignore();
+        Groups.Report(GrainFactory, Groups.ParentOf(Room, privateRooms.Value),
+            new GroupPart(Room, IsGroup: false, shown.Watching, shown.Connections, shown.Watching > 0 ? 1 : 0, shown.Version));
+    }
 
     /// <summary>Reactivated after a crash and not all front ends have renewed yet.</summary>
     private bool IsRebuilding(DateTimeOffset now) => now < _rebuildingUntil && _leases.Count < _rebuildFloor.Connections;
@@ -407,8 +448,8 @@ public sealed partial class PresenceGrain(
     /// <summary>The true counts; while rebuilding after a crash, never below what was last published plus the joins since.</summary>
     private PresenceChanged Snapshot() =>
         IsRebuilding(time.GetUtcNow())
-            ? new PresenceChanged(Room, Math.Max(_rebuildFloor.Watching, Watching), _rebuildFloor.Connections, _version)
-            : new PresenceChanged(Room, Watching, _leases.Count, _version);
+            ? new PresenceChanged(Room, Math.Max(_rebuildFloor.Watching, Watching), _rebuildFloor.Connections, _version, _idleViewers)
+            : new PresenceChanged(Room, Watching, _leases.Count, _version, _idleViewers);
 
     /// <summary>One connection's lease: renewed on its own by a listed renewal, or with all of its front end's.</summary>
     private sealed class Lease(Member member, FrontEndLeases holder)
@@ -419,7 +460,17 @@ public sealed partial class PresenceGrain(
 
         public DateTimeOffset Expires { get; set; }
 
+        /// <summary>As its client last reported; a new lease (also one admitted again after a reactivation) is active.</summary>
+        public bool Idle { get; set; }
+
         public bool LapsedBy(DateTimeOffset now) => Expires <= now && Holder.ConfirmedUntil <= now;
+    }
+
+    /// <summary>A viewer's connections in the room, and how many of them are idle.</summary>
+    private readonly record struct ViewerConnections(int Count, int Idle)
+    {
+        /// <summary>Every connection idle: the viewer counts in <c>idle</c>.</summary>
+        public bool IsIdle => Count > 0 && Idle == Count;
     }
 
     /// <summary>What the grain holds of one front end's connections, and until when a renewal confirmed them all.</summary>

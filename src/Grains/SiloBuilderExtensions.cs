@@ -27,6 +27,7 @@ public static class SiloBuilderExtensions
     {
         silo.Services.AddValidatedOptions<PresenceOptions>(PresenceOptions.Section);
         silo.Services.AddValidatedOptions<FeedOptions>(FeedOptions.Section);
+        silo.Services.AddValidatedOptions<PrivateRoomsOptions>(PrivateRoomsOptions.Section);
         silo.Services.AddMetrics();
         silo.Services.AddSingleton<GrainMetrics>();
         silo.Services.AddWebhooks();

@@ -49,6 +49,22 @@ internal static class ApiDocument
         return app;
     }
 
+    /// <summary>
+    /// Describes a JSON body that the handler reads and checks itself, without <c>Accepts</c>
+    /// metadata: that would make routing refuse other content types with 415, where the handler
+    /// reads any body and answers 400 if it is not JSON.
+    /// </summary>
+    public static RouteHandlerBuilder WithJsonBody<TBody>(this RouteHandlerBuilder route) =>
+        route.AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Required = true,
+                Content = new Dictionary<string, OpenApiMediaType>
+                {
+                    ["application/json"] = new() { Schema = await context.GetOrCreateSchemaAsync(typeof(TBody), cancellationToken: cancellationToken) },
+                },
+            });
+
     private static OpenApiPathItem PathItem(Route route)
     {
         var responses = new OpenApiResponses

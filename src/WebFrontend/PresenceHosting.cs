@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Presence.Grains;
 using Presence.Grains.Interfaces;
 using Presence.WebFrontend.Feed;
+using Presence.WebFrontend.Groups;
 using Presence.WebFrontend.Limits;
 using Presence.WebFrontend.Observability;
 using Presence.WebFrontend.Presence;
@@ -61,6 +62,7 @@ internal static class PresenceHosting
         services.AddValidatedOptions<LimitsOptions>(LimitsOptions.Section);
         services.AddValidatedOptions<ShutdownOptions>(ShutdownOptions.Section);
         services.AddValidatedOptions<SubscribeOptions>(SubscribeOptions.Section);
+        services.AddValidatedOptions<PrivateRoomsOptions>(PrivateRoomsOptions.Section);
         services.AddPrivateRooms();
         services.AddValidatedOptions<RateLimitsOptions>(RateLimitsOptions.Section);
         services.AddPresenceRateLimits();
@@ -70,6 +72,8 @@ internal static class PresenceHosting
         services.AddSingleton<FrontEndIdentity>();
         services.AddSingleton<LocalRooms>();
         services.AddSingleton<RoomEventStream>();
+        services.AddSingleton<LocalGroups>();
+        services.AddSingleton<GroupEventStream>();
         services.AddSingleton<TopRoomsFeed>();
         services.AddSingleton<PublishKeys>();
         services.AddSingleton<StreamAdmission>();

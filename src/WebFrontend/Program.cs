@@ -1,4 +1,6 @@
 using Presence.WebFrontend;
+using Presence.WebFrontend.Connections;
+using Presence.WebFrontend.Groups;
 using Presence.WebFrontend.Observability;
 using Presence.WebFrontend.Rooms;
 using Presence.WebFrontend.Widget;
@@ -31,6 +33,8 @@ app.UseCors();
 app.UseDemoPage();
 app.UseRateLimiter();
 app.MapRoomsApi();
+app.MapConnectionsApi();
+app.MapGroupsApi();
 app.MapWidget();
 app.MapPresenceHealth();
 app.MapPresenceTelemetry();

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text.Json;
 using Presence.Grains;
 using Presence.Grains.Feed;
 using Presence.WebFrontend.Tests;
@@ -58,6 +60,30 @@ public sealed class ClusterTests
     }
 
     [Fact]
+    public async Task TwoFrontEnds_AnActivityReportSentToTheOtherFrontEnd_MovesIdleEverywhere()
+    {
+        await using var cluster = await ProcessCluster.StartAsync(silos: 2, frontEnds: 2, FastCounts);
+        const string room = "activity";
+        await using var viewer = await SseReader.OpenAsync(cluster.FrontEnds[0].Http, $"/rooms/{room}/events?viewer=alice&activity=true");
+        var connection = await viewer.WaitForAsync(message => message.Event == "connection");
+        var grant = JsonDocument.Parse(connection.Data!).RootElement;
+        await using var watcher = await SseReader.OpenAsync(cluster.FrontEnds[1].Http, $"/rooms/{room}/events?count=false");
+
+        // Through the front end that does not hold the stream, as a load balancer may send it.
+        using var report = new HttpRequestMessage(HttpMethod.Post, $"/connections/{grant.GetProperty("id").GetString()}/activity")
+        {
+            Content = JsonContent.Create(new { idle = true }),
+        };
+        report.Headers.Authorization = new AuthenticationHeaderValue("Bearer", grant.GetProperty("token").GetString());
+        using var answer = await cluster.FrontEnds[1].Http.SendAsync(report);
+
+        Assert.Equal(HttpStatusCode.NoContent, answer.StatusCode);
+        var away = await watcher.WaitForPresenceAsync(p => p.Idle == 1, TimeSpan.FromSeconds(15));
+        Assert.Equal((1, 1), (away.Watching, away.Connections));
+        await viewer.WaitForPresenceAsync(p => p.Idle == 1, TimeSpan.FromSeconds(15));
+    }
+
+    [Fact]
     public async Task SiloHostingARoomKilled_EveryClientExactWithin15Seconds_NeverBelowTheTruth()
     {
         // Default leases (30 s: renewals every 10 s): the promise holds as users run it.
@@ -84,6 +110,58 @@ public sealed class ClusterTests
         Assert.All(watchers.Concat(newcomers), w => Assert.Equal(21, w.Counts[^1].Watching));
         Assert.All(watchers.Concat(newcomers), w => Assert.Equal(0, w.Reconnects));
         await DisposeAllAsync([.. watchers, .. newcomers]);
+    }
+
+    [Fact]
+    public async Task Group_SumsRoomsOnBothSilos_ItsSiloKilled_StaysExactWithoutADrop()
+    {
+        await using var cluster = await ProcessCluster.StartAsync(silos: 2, frontEnds: 2, FastCounts);
+        const string group = "league";
+        // Rooms until both silos hold some (placement is Orleans'), two viewers each, one per front end.
+        var (rooms, viewers, roomSilos) = (new List<string>(), new List<SseReader>(), new HashSet<SiloNode>());
+        while (roomSilos.Count < 2 || rooms.Count < 4)
+        {
+            Assert.True(rooms.Count < 40, "40 rooms, all on one silo");
+            var room = $"{group}:match{rooms.Count}";
+            rooms.Add(room);
+            viewers.AddRange(await Task.WhenAll(cluster.FrontEnds.Select(frontEnd => SseReader.OpenAsync(frontEnd.Http, $"/rooms/{room}/events"))));
+            roomSilos.Add(await cluster.SiloHostingAsync(typeof(PresenceGrain), room)); // one at a time: the first call starts the inspecting client
+        }
+        var (total, occupied) = (viewers.Count, rooms.Count);
+        await using var watcher = await SseReader.OpenAsync(cluster.FrontEnds[1].Http, $"/groups/{group}/events");
+        var seen = new List<GroupCounts>();
+        async Task<GroupCounts> NextAsync(Func<GroupCounts, bool> expected, TimeSpan timeout)
+        {
+            var message = await watcher.WaitForAsync(message =>
+            {
+                if (message.Event != "group")
+                {
+                    return false;
+                }
+                seen.Add(message.Group);
+                return expected(message.Group);
+            }, timeout);
+            return message.Group;
+        }
+
+        Assert.Equal((total, total, occupied), Counts(await NextAsync(counts => counts.Connections == total, TimeSpan.FromSeconds(15))));
+
+        var seenBeforeKill = seen.Count;
+        var sinceKill = Stopwatch.StartNew();
+        await cluster.RemoveSiloAsync(await cluster.SiloHostingAsync(typeof(GroupGrain), group), kill: true);
+        await using var newcomer = await SseReader.OpenAsync(cluster.FrontEnds[0].Http, $"/rooms/{rooms[0]}/events");
+
+        // The newcomer's room may have been on the dead silo too: it publishes once rebuilt (at most
+        // two renewal periods and a sweep, 23 s), and a group subscription lost with the silo is
+        // healed at the front end's next renewal period (10 s).
+        var after = await NextAsync(counts => counts.Connections == total + 1, TimeSpan.FromSeconds(45) - sinceKill.Elapsed);
+        Assert.Equal((total + 1, total + 1, occupied), Counts(after));
+        Assert.All(seen.Skip(seenBeforeKill), counts => Assert.True(counts.Connections >= total, $"the group was shown {counts} after its silo's death"));
+        var snapshot = await cluster.FrontEnds[0].Http.GetFromJsonAsync<GroupCounts>($"/groups/{group}");
+        Assert.Equal((total + 1, total + 1, occupied), Counts(snapshot!));
+        await Task.WhenAll(viewers.Select(viewer => viewer.DisposeAsync().AsTask()));
+
+        static (int, int, int) Counts(GroupCounts counts) => (counts.Watching, counts.Connections, counts.Rooms);
     }
 
     [Fact]

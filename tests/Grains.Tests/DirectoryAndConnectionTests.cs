@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
 using Presence.Grains.Interfaces;
 
 namespace Presence.Grains.Tests;
@@ -12,15 +14,28 @@ public sealed class DirectoryAndConnectionTests(DefaultCluster fixture)
         string[] rooms = [$"room-{Guid.NewGuid():N}", $"other-{Guid.NewGuid():N}"];
         var identity = new ConnectionIdentity(rooms[0], "viewer-1", "front-end-1", DateTimeOffset.UtcNow, [.. rooms]);
 
-        await connection.RecordAsync(identity);
+        await connection.RecordAsync(identity, activityToken: null);
         await fixture.Cluster.DeactivateAsync(connection);
         var recorded = await connection.GetAsync();
         await connection.ForgetAsync();
 
         Assert.NotNull(recorded);
         Assert.Equal(rooms, recorded.Rooms);
-        Assert.Equal(identity, recorded with { Rooms = identity.Rooms });
+        Assert.Equal((identity.Room, identity.ViewerId, identity.FrontEnd, identity.OpenedAt), (recorded.Room, recorded.ViewerId, recorded.FrontEnd, recorded.OpenedAt));
         Assert.Null(await connection.GetAsync());
+    }
+
+    [Fact]
+    public void ConnectionIdentity_KeepsItsRoomsThroughSerialization_ARecordWithoutRoomsIsInItsRoom()
+    {
+        var serializer = fixture.Cluster.Silos[0].ServiceProvider.GetRequiredService<Serializer>();
+        var multiplexed = new ConnectionIdentity("a", "viewer-1", "front-end-1", DateTimeOffset.UtcNow, ["a", "b"]);
+        // A record stored before the list existed (or written without one) has none.
+        var single = new ConnectionIdentity("a", "viewer-1", "front-end-1", DateTimeOffset.UtcNow);
+
+        Assert.Equal<string>(["a", "b"], serializer.Deserialize<ConnectionIdentity>(serializer.SerializeToArray(multiplexed))!.Rooms);
+        Assert.Equal<string>(["a"], single.Rooms);
+        Assert.Equal<string>(["a"], serializer.Deserialize<ConnectionIdentity>(serializer.SerializeToArray(single))!.Rooms);
     }
 
     [Fact]

@@ -84,6 +84,22 @@ public sealed class GraceTests(GraceCluster fixture)
     }
 
     [Fact]
+    public async Task Leave_IdleViewer_WithinTheGrace_CountsInWatchingButNotInIdle()
+    {
+        var grain = NewRoom();
+        var alice = Members.New("alice");
+        await grain.JoinAsync(FrontEnd, [alice]);
+        await grain.ReportActivityAsync(alice.ConnectionId, idle: true);
+        var idle = await grain.GetAsync();
+
+        await grain.LeaveAsync(alice.ConnectionId);
+        var departing = await grain.GetAsync();
+
+        Assert.Equal((1, 1), (idle.Watching, idle.Idle));
+        Assert.Equal((1, 0, 0), (departing.Watching, departing.Connections, departing.Idle));
+    }
+
+    [Fact]
     public async Task Leave_AnonymousConnection_DropsAtOnce()
     {
         var grain = NewRoom();

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Playwright;
 
 namespace Presence.WebFrontend.Tests;
@@ -126,5 +127,45 @@ public sealed class BrowserTests(KestrelPresenceFactory factory) : ChromiumTests
         await Expect(page.Locator("#publish-result")).ToHaveTextAsync("published #1");
         await Expect(page.Locator("#events li").First).ToContainTextAsync("""{"text":"from the form"}""");
         await AssertNoViolationsAsync(page);
+    }
+
+    /// <summary>
+    /// Page Visibility under the test's control: <c>document.hidden</c> and <c>visibilityState</c>
+    /// read a flag that <c>setHidden(bool)</c> sets before it dispatches <c>visibilitychange</c>, as
+    /// the browser does when a tab goes to the background; the page's own listener does the rest.
+    /// </summary>
+    internal const string VisibilityControl = """
+        (() => {
+          let hidden = false;
+          Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => hidden });
+          Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
+          window.setHidden = (value) => { hidden = value; document.dispatchEvent(new Event('visibilitychange')); };
+        })();
+        """;
+
+    [Fact]
+    public async Task HiddenTab_IsReportedAway_AfterFiveSeconds_AndActiveAgainWhenShown()
+    {
+        var room = $"browser-{Guid.NewGuid():N}";
+        await using var hiding = await Browser.NewContextAsync();
+        await using var watching = await Browser.NewContextAsync();
+        await hiding.AddInitScriptAsync(VisibilityControl);
+        var (hidden, _) = await OpenAsync(hiding, room);
+        var (other, _) = await OpenAsync(watching, room);
+        await Expect(other.Locator("#watching")).ToHaveTextAsync("2");
+        await Expect(other.Locator("#away")).ToHaveTextAsync("");
+
+        var hiddenAt = Stopwatch.StartNew();
+        await hidden.EvaluateAsync("setHidden(true)");
+        await Expect(other.Locator("#away")).ToHaveTextAsync("· 1 away", new() { Timeout = 15_000 });
+        hiddenAt.Stop();
+        await Expect(hidden.Locator("#away")).ToHaveTextAsync("· 1 away");
+        await Expect(other.Locator("#watching")).ToHaveTextAsync("2");
+
+        await hidden.EvaluateAsync("setHidden(false)");
+        await Expect(other.Locator("#away")).ToHaveTextAsync("");
+
+        Assert.True(hiddenAt.Elapsed >= TimeSpan.FromSeconds(4.9), $"away after {hiddenAt.Elapsed}");
+        await AssertNoViolationsAsync(hidden);
     }
 }

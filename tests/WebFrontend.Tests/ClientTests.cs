@@ -106,7 +106,7 @@ public sealed class ClientTests(PresenceFactory factory)
         }
 
         Assert.Equal([1L, 2L], ids);
-        Assert.Equal(new RoomSnapshot(busy, 2, 2, snapshot.Version, 2), snapshot);
+        Assert.Equal(new RoomSnapshot(busy, 2, 2, snapshot.Version, 2, Idle: 0), snapshot);
         Assert.True(snapshot.Version >= counted.Version);
         Assert.Equal([new TopRoom(busy, 2), new TopRoom(quiet, 1)], top);
     }

@@ -6,7 +6,8 @@ namespace Presence.WebFrontend.Tests;
 
 /// <summary>
 /// Another site: a second Kestrel on a port of its own (so another origin) serving pages that embed
-/// the widget, <c>/?server=&lt;presence origin&gt;&amp;room=a&amp;room=b</c>: one element per <c>room</c>.
+/// the widget, <c>/?server=&lt;presence origin&gt;&amp;room=a&amp;room=b</c>: one element per <c>room</c>;
+/// <c>&amp;idle=&lt;seconds&gt;</c> sets the widget's <c>data-presence-idle-seconds</c>.
 /// </summary>
 public sealed class EmbeddingPages : IAsyncDisposable
 {
@@ -27,6 +28,7 @@ public sealed class EmbeddingPages : IAsyncDisposable
             var html = HtmlEncoder.Default;
             var elements = string.Concat(query["room"].Select(room =>
                 $"""<p>Watching {html.Encode(room!)}: <span data-presence-room="{html.Encode(room!)}">…</span></p>"""));
+            var idle = query["idle"] is { Count: 1 } seconds ? $""" data-presence-idle-seconds="{html.Encode(seconds.ToString())}" """ : "";
             context.Response.ContentType = "text/html; charset=utf-8";
             return context.Response.WriteAsync($"""
                 <!doctype html>
@@ -34,7 +36,7 @@ public sealed class EmbeddingPages : IAsyncDisposable
                 <head><meta charset="utf-8"><title>A page elsewhere</title></head>
                 <body>
                 {elements}
-                <script src="{html.Encode(query["server"].ToString())}/presence.js" async></script>
+                <script src="{html.Encode(query["server"].ToString())}/presence.js"{idle}async></script>
                 </body>
                 </html>
                 """);

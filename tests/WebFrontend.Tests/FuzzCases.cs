@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Presence.WebFrontend.Connections;
 using Presence.WebFrontend.Feed;
 
 namespace Presence.WebFrontend.Tests;
@@ -49,6 +50,18 @@ public sealed class FuzzCases(Uri server, KestrelServerLimits limits, string pub
 
     private static readonly string[] Counts = ["true", "false", "True", "FALSE", "", "1", "yes", "null", "%00"];
 
+    private static readonly string[] ConnectionIds =
+    [
+        "", "x", "%00", "..", "00000000000000000000000000000000", "0123456789abcdef0123456789abcdeg", "0123456789ABCDEF0123456789ABCDEF",
+        "0123456789abcdef0123456789abcdef0", "{01234567-89ab-cdef-0123-456789abcdef}", "01234567-89ab-cdef-0123-456789abcdef", "%2e%2e",
+    ];
+
+    private static readonly string[] ActivityBodies =
+    [
+        """{"idle":true}""", """{"idle":false}""", """{"idle":"true"}""", """{"idle":1}""", """{"idle":null}""", """{"Idle":true}""",
+        """{"idle":true,"idle":false}""", """[{"idle":true}]""", """{"idle":true}{"idle":false}""",
+    ];
+
     private static readonly string[] EventIds =
         ["0", "1", "-1", "3", "9223372036854775807", "9223372036854775808", "abc", "", "1.5", " 2", "00000000000000000000001",
          "fuzz-0=1,fuzz-1=2", "fuzz-0=9223372036854775808", "fuzz-2=-1", "=", ",,", "fuzz-3==1", "fuzz-0=1,fuzz-0=2"];
@@ -64,7 +77,7 @@ public sealed class FuzzCases(Uri server, KestrelServerLimits limits, string pub
     private static readonly string[] Types =
     [
         "\"goal\"", "\"a.b-c_d\"", "\"\"", "\"presence\"", "\"gap\"", $"\"{new string('t', 64)}\"", $"\"{new string('t', 65)}\"",
-        "\"x y\"", "\"\\u00e9\"", "\"<script>\"", "\"\\n\"", "42", "null", "[]",
+        "\"x y\"", "\"\\u00e9\"", "\"<script>\"", "\"\\n\"", "42", "null", "[]", "\"connection\"",
     ];
 
     private static readonly string[] Scalars =
@@ -111,10 +124,15 @@ public sealed class FuzzCases(Uri server, KestrelServerLimits limits, string pub
     private FuzzCase Client(Random r)
     {
         var method = r.Next(20) switch { < 8 => "GET", < 15 => "POST", _ => Pick(r, OtherMethods) };
-        var publishing = method == "POST" && r.Next(4) > 0;
-        var target = publishing ? $"/rooms/{Room(r)}/events{Query(r)}" : Target(r);
+        var post = method == "POST" ? r.Next(8) : -1;
+        var target = post switch
+        {
+            > 2 => $"/rooms/{Room(r)}/events{Query(r)}",
+            > 0 => ActivityTarget(r),
+            _ => Target(r),
+        };
         var message = new HttpRequestMessage(new HttpMethod(method), new Uri(_origin + target));
-        var authorization = publishing || r.Next(8) == 0 ? Authorization(r) : null;
+        var authorization = post > 0 || r.Next(8) == 0 ? Authorization(r) : null;
         if (authorization is not null)
         {
             message.Headers.TryAddWithoutValidation("Authorization", authorization);
@@ -128,7 +146,7 @@ public sealed class FuzzCases(Uri server, KestrelServerLimits limits, string pub
         var body = "no body";
         if (method is "POST" or "PUT" or "PATCH" || r.Next(8) == 0)
         {
-            var (bytes, kind) = Body(r);
+            var (bytes, kind) = post is 1 or 2 ? ActivityBody(r) : Body(r);
             message.Content = new ByteArrayContent(bytes);
             message.Content.Headers.TryAddWithoutValidation("Content-Type", Pick(r, ContentTypes));
             var chunked = r.Next(2) == 0;
@@ -316,6 +334,20 @@ public sealed class FuzzCases(Uri server, KestrelServerLimits limits, string pub
         _ => (Utf8(Pick(r, OddJson)), "odd JSON"),
     };
 
+    /// <summary>
+    /// Bodies for activity reports, at most a few KB past their limit (like the publish bodies past
+    /// theirs): a chunked body sent on after the 413 far past a route's limit is reset by Kestrel,
+    /// and HttpClient then reports the reset instead of the answer.
+    /// </summary>
+    private static (byte[] Bytes, string Kind) ActivityBody(Random r) => r.Next(6) switch
+    {
+        < 2 => (Utf8(Pick(r, ActivityBodies)), "activity JSON"),
+        2 => (Utf8(Pick(r, OddJson)), "odd JSON"),
+        3 => (Encoding.Latin1.GetBytes(Pick(r, NotUtf8)), "not UTF-8"),
+        4 => (Utf8($"{{\"idle\":true,\"pad\":\"{new string('x', ConnectionsApi.MaxBodyBytes + r.Next(1, 4096))}\"}}"), "over the body limit"),
+        _ => (RandomBytes(r), "random bytes"),
+    };
+
     /// <summary>Around the parser's depth limit (64) and far past it, closed or not.</summary>
     private static (byte[] Bytes, string Kind) Nested(Random r)
     {
@@ -342,9 +374,19 @@ public sealed class FuzzCases(Uri server, KestrelServerLimits limits, string pub
 
     private static string PublishTarget(Random r) => $"/rooms/{Room(r)}/events";
 
-    private static string Path(Random r) => r.Next(16) switch
+    /// <summary>An activity report's route: a connection id that is well formed (and unknown) or odd.</summary>
+    private static string ActivityTarget(Random r)
     {
-        > 13 => Pick(r, ["/events", "/events/", "/EVENTS", "/events/x"]),
+        var id = r.Next(3) == 0 ? Pick(r, ConnectionIds) : new Guid([.. Enumerable.Range(0, 16).Select(_ => (byte)r.Next(256))]).ToString(r.Next(2) == 0 ? "N" : "D");
+        return $"/connections/{id}/activity{Query(r)}";
+    }
+
+    private static string Path(Random r) => r.Next(19) switch
+    {
+        > 16 => Pick(r, ["/events", "/events/", "/EVENTS", "/events/x"]),
+        14 => ActivityTarget(r),
+        15 => $"/groups/{Room(r)}",
+        16 => $"/groups/{Room(r)}/events",
         < 5 => $"/rooms/{Room(r)}/events",
         < 8 => $"/rooms/{Room(r)}",
         8 => Pick(r, ["/rooms", "/rooms/", "/", "/index.html", "/app.js", "/style.css", "/health", "/favicon.ico", "/wwwroot/app.js"]),
@@ -380,7 +422,7 @@ public sealed class FuzzCases(Uri server, KestrelServerLimits limits, string pub
 
     private static string QueryPair(Random r) => r.Next(7) switch
     {
-        6 => $"rooms={RoomList(r)}",
+        6 => r.Next(2) == 0 ? $"rooms={RoomList(r)}" : $"activity={Pick(r, Counts)}",
         0 => $"top={Pick(r, Tops)}",
         1 => $"viewer={QueryValue(r)}",
         2 => $"count={Pick(r, Counts)}",

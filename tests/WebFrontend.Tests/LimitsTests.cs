@@ -53,6 +53,27 @@ public sealed class LimitsTests(LimitedFactory factory) : IClassFixture<LimitedF
     }
 
     [Fact]
+    public async Task GroupStreams_CountAgainstMaxStreams()
+    {
+        var group = $"group-{Guid.NewGuid():N}";
+        var client = factory.CreateStreamingClient();
+        var held = new List<SseReader>();
+        for (var i = 0; i < LimitedFactory.MaxStreams; i++)
+        {
+            held.Add(await SseReader.OpenAsync(client, $"/groups/{group}/events"));
+        }
+
+        using var refused = await client.GetAsync($"/groups/{group}/events", HttpCompletionOption.ResponseHeadersRead);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.NotNull(refused.Headers.RetryAfter?.Delta);
+        foreach (var stream in held)
+        {
+            await stream.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Client_PastMaxStreams_WaitsTheRetryAfter_ThenOpensOnceThereIsRoom()
     {
         var room = $"room-{Guid.NewGuid():N}";

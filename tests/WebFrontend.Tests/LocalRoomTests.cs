@@ -29,12 +29,12 @@ public sealed class LocalRoomTests(PresenceFactory factory)
         await room.ObserveAsync(new PresenceChanged(name, Watching: 1, Connections: 1, Version: 1));
         await room.ObserveAsync(new PresenceChanged(name, Watching: 21, Connections: 21, Version: 2));
 
-        Assert.Contains("\"version\":1}", await ReadUntilAsync(firstPipe.Reader, "\"version\":2}\n\n"));
+        Assert.Contains("\"version\":1,", await ReadUntilAsync(firstPipe.Reader, "\"version\":2,\"idle\":0}\n\n"));
         Assert.Equal(21, room.Connections.Count());
         foreach (var (_, pipe) in late)
         {
-            var received = await ReadUntilAsync(pipe.Reader, "\"version\":2}\n\n");
-            Assert.DoesNotContain("\"version\":1}", received);
+            var received = await ReadUntilAsync(pipe.Reader, "\"version\":2,\"idle\":0}\n\n");
+            Assert.DoesNotContain("\"version\":1,", received);
         }
         await stop.CancelAsync();
         await Task.WhenAll(runs).WaitAsync(WaitLimit);

@@ -1,10 +1,13 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -13,10 +16,15 @@ using Presence.Grains.Interfaces;
 
 namespace Presence.WebFrontend.Tests;
 
-/// <summary>The service with a subscribe signing key, private prefixes <c>private:</c> and <c>team-</c>.</summary>
+/// <summary>
+/// The service with a subscribe signing key, private prefixes <c>private:</c> and <c>team-</c>; it
+/// records the path of every request whose token the JwtBearer handler looked at.
+/// </summary>
 public sealed class PrivateRoomsFactory : PresenceFactory
 {
     public const string SigningKey = "a-test-signing-key-of-at-least-32-bytes";
+
+    public ConcurrentQueue<string> TokensReadFor { get; } = new();
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -24,6 +32,15 @@ public sealed class PrivateRoomsFactory : PresenceFactory
         builder.UseSetting("Subscribe:SigningKey", SigningKey);
         builder.UseSetting("Subscribe:PrivatePrefixes:0", "private:");
         builder.UseSetting("Subscribe:PrivatePrefixes:1", "team-");
+        builder.ConfigureTestServices(services => services.PostConfigure<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme, jwt =>
+        {
+            var readToken = jwt.Events.OnMessageReceived;
+            jwt.Events.OnMessageReceived = received =>
+            {
+                TokensReadFor.Enqueue(received.Request.Path);
+                return readToken(received);
+            };
+        }));
     }
 }
 
@@ -135,6 +152,23 @@ public sealed class PrivateRoomTests(PrivateRoomsFactory factory) : IClassFixtur
     }
 
     [Fact]
+    public async Task PublicRoomsAndPublishKeys_NeverRunTheTokenHandler()
+    {
+        var publicRoom = $"public-{Guid.NewGuid():N}";
+        var privateRoom = NewRoom();
+        await using (var stream = await SseReader.OpenAsync(_client, $"/rooms/{publicRoom}/events?access_token=not-a-token"))
+        {
+            await stream.WaitForPresenceAsync(_ => true);
+        }
+        await PresenceFactory.PublishAsync(_client, publicRoom, "by-key", 1);
+        await PresenceFactory.PublishAsync(_client, privateRoom, "by-key", 1);
+        (await GetAsync($"/rooms/{privateRoom}", Token([privateRoom]))).EnsureSuccessStatusCode();
+
+        Assert.DoesNotContain(factory.TokensReadFor, path => path.Contains(publicRoom, StringComparison.Ordinal));
+        Assert.Equal([$"/rooms/{privateRoom}"], factory.TokensReadFor.Where(path => path.Contains(privateRoom, StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task Client_WatchesAndReadsWithItsToken_401WithoutOne_403WithAnotherRoomsToken()
     {
         var room = NewRoom();
@@ -226,6 +260,26 @@ public sealed class PrivateRoomTests(PrivateRoomsFactory factory) : IClassFixtur
         Assert.Contains(top!, room => room.Room == shown);
         Assert.DoesNotContain(top!, room => room.Room == hidden);
         Assert.Contains(await directory.GetTopAsync(2, []), room => room.Room == hidden);
+    }
+
+    [Fact]
+    public async Task PrivateGroup_NeedsATokenForItsName_LikeAPrivateRoom_AndSumsItsPrivateRooms()
+    {
+        var group = NewRoom();
+        foreach (var path in new[] { $"/groups/{group}", $"/groups/{group}/events" })
+        {
+            using var without = await GetAsync(path, token: null);
+            await AssertProblemAsync(without, HttpStatusCode.Unauthorized);
+            Assert.Equal("Bearer", without.Headers.WwwAuthenticate.Single().Scheme);
+            using var otherGroup = await GetAsync(path, Token([NewRoom()]));
+            await AssertProblemAsync(otherGroup, HttpStatusCode.Forbidden);
+        }
+        await using var room = await SseReader.OpenAsync(_client, $"/rooms/{group}:a/events?access_token={Token([$"{group}:*"])}");
+        await using var watcher = await SseReader.OpenAsync(_client, $"/groups/{group}/events?access_token={Token([group])}");
+
+        await watcher.WaitForAsync(message => message.Event == "group" && message.Data!.Contains("\"rooms\":1,", StringComparison.Ordinal));
+        using var snapshot = await GetAsync($"/groups/{group}", Token([$"{group}*"]));
+        Assert.Equal(HttpStatusCode.OK, snapshot.StatusCode);
     }
 
     [Theory]

@@ -77,6 +77,8 @@ public sealed class RoomJoinerTests
 
         public Task<PresenceChanged> RenewEachAsync(string frontEnd, ImmutableArray<Member> members) => throw new NotSupportedException();
 
+        public Task ReportActivityAsync(Guid connectionId, bool idle) => throw new NotSupportedException();
+
         public Task<PresenceChanged> GetAsync() => throw new NotSupportedException();
     }
 }

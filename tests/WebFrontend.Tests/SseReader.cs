@@ -8,9 +8,13 @@ namespace Presence.WebFrontend.Tests;
 public sealed record SseMessage(string? Event, string? Data, string? Id, string? Comment, int? Retry)
 {
     public PresenceCounts Presence => JsonSerializer.Deserialize<PresenceCounts>(Data!, JsonSerializerOptions.Web)!;
+
+    public GroupCounts Group => JsonSerializer.Deserialize<GroupCounts>(Data!, JsonSerializerOptions.Web)!;
 }
 
-public sealed record PresenceCounts(string Room, int Watching, int Connections, long Version);
+public sealed record PresenceCounts(string Room, int Watching, int Connections, long Version, int Idle);
+
+public sealed record GroupCounts(string Group, int Watching, int Connections, int Rooms, long Version);
 
 /// <summary>Reads a raw event stream as it arrives, the way an independent client would.</summary>
 public sealed class SseReader : IAsyncDisposable

@@ -34,18 +34,13 @@ internal sealed partial class PublishKeys : IEndpointFilter
 
     public ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
-        const string scheme = "Bearer ";
-        var authorization = context.HttpContext.Request.Headers.Authorization.ToString();
-        if (!authorization.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
+        if (Bearer.CredentialsOf(context.HttpContext.Request) is not { } key)
         {
-            context.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
-            return ValueTask.FromResult<object?>(TypedResults.Problem(
-                statusCode: StatusCodes.Status401Unauthorized,
-                title: "A publish key is required",
-                detail: "Send it as 'Authorization: Bearer <key>'."));
+            return ValueTask.FromResult<object?>(Bearer.Challenge(
+                context.HttpContext.Response, "A publish key is required", "Send it as 'Authorization: Bearer <key>'."));
         }
 
-        return IsPublishKey(authorization[scheme.Length..].Trim()) ? next(context) : PublishTokenAsync(context, next);
+        return IsPublishKey(key) ? next(context) : PublishTokenAsync(context, next);
     }
 
     /// <summary>Whether <paramref name="presented"/> is one of the keys: every key's digest is compared, each in constant time.</summary>

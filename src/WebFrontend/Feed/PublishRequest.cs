@@ -55,10 +55,10 @@ internal sealed partial record PublishRequest(string Type, string Data)
         if (body.TryGetProperty("type", out var typeElement))
         {
             type = typeElement.ValueKind == JsonValueKind.String ? typeElement.GetString()! : "";
-            if (!TypePattern().IsMatch(type) || type is SseFrame.PresenceType or SseFrame.GapType)
+            if (!TypePattern().IsMatch(type) || type is SseFrame.PresenceType or SseFrame.GapType or SseFrame.ConnectionType)
             {
                 problem = BadRequest(
-                    "'type' must be 1 to 64 letters, digits, '-', '_' or '.', and not 'presence' or 'gap' (reserved).");
+                    "'type' must be 1 to 64 letters, digits, '-', '_' or '.', and not 'presence', 'gap' or 'connection' (reserved).");
                 return null;
             }
         }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Presence.Grains.Interfaces;
+using Presence.WebFrontend.Groups;
 using Presence.WebFrontend.Sse;
 
 namespace Presence.WebFrontend.Presence;
@@ -9,10 +10,13 @@ namespace Presence.WebFrontend.Presence;
 /// (two when the grain's membership differs from this front end's) and reads the room's last feed
 /// id beside it; pushes the grain's snapshot to the room and has it read the feed events it missed
 /// (so every browser converges even if a stream event was lost), and lets rooms without local
-/// connections go.
+/// connections go. Beside it, reads the snapshot of each group watched here (one call per group per
+/// period, however many watch it) so that a group stream that lost an event, or its subscription,
+/// converges too.
 /// </summary>
 internal sealed partial class LeaseRenewalService(
     LocalRooms rooms,
+    LocalGroups groups,
     IGrainFactory grains,
     FrontEndIdentity frontEnd,
     IOptions<PresenceOptions> options,
@@ -25,6 +29,7 @@ internal sealed partial class LeaseRenewalService(
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             await Parallel.ForEachAsync(rooms.All, parallel, RenewAsync);
+            await Parallel.ForEachAsync(groups.All, parallel, CheckGroupAsync);
         }
     }
 
@@ -54,6 +59,21 @@ internal sealed partial class LeaseRenewalService(
         }
     }
 
+    private async ValueTask CheckGroupAsync(LocalGroup group, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (!await groups.TryCloseAsync(group))
+            {
+                await group.CheckSubscriptionAsync(await grains.GetGrain<IGroupGrain>(group.Name).GetAsync());
+            }
+        }
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogGroupCheckFailed(exception, group.Name);
+        }
+    }
+
     private async Task<long?> LastFeedIdAsync(string room)
     {
         try
@@ -68,4 +88,7 @@ internal sealed partial class LeaseRenewalService(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing the leases of room {Room} failed; the next period tries again")]
     private partial void LogRenewalFailed(Exception exception, string room);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the sums of group {Group} failed; the next period tries again")]
+    private partial void LogGroupCheckFailed(Exception exception, string group);
 }

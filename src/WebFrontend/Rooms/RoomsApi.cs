@@ -4,11 +4,8 @@ using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Net.ServerSentEvents;
 using System.Text.Json;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.AspNetCore.OpenApi;
-using Microsoft.OpenApi;
 using Presence.Grains.Interfaces;
 using Presence.WebFrontend.Feed;
 using Presence.WebFrontend.Limits;
@@ -20,7 +17,7 @@ using Presence.WebFrontend.Widget;
 namespace Presence.WebFrontend.Rooms;
 
 /// <summary>The JSON snapshot of a room.</summary>
-internal sealed record RoomSnapshot(string Room, int Watching, int Connections, long Version, string LastEventId);
+internal sealed record RoomSnapshot(string Room, int Watching, int Connections, long Version, string LastEventId, int Idle);
 
 /// <summary>The answer to a publish: the event's id in its room.</summary>
 internal sealed record PublishedEvent(string Id);
@@ -28,7 +25,7 @@ internal sealed record PublishedEvent(string Id);
 /// <summary>The body of a publish, as the OpenAPI document shows it (the handler reads and checks the JSON itself).</summary>
 internal sealed class PublishBody
 {
-    [Description("1 to 64 letters, digits, '-', '_' or '.'; 'presence' and 'gap' are reserved")]
+    [Description("1 to 64 letters, digits, '-', '_' or '.'; 'presence', 'gap' and 'connection' are reserved")]
     [DefaultValue("message")]
     public string? Type { get; init; }
 
@@ -37,10 +34,11 @@ internal sealed class PublishBody
     public JsonElement Data { get; init; }
 }
 
-/// <summary>What an event stream request brings beside its rooms: <c>viewer</c>, <c>count</c>, <c>Last-Event-ID</c> (header or query), and the services that run it.</summary>
+/// <summary>What an event stream request brings beside its rooms: <c>viewer</c>, <c>count</c>, <c>activity</c>, <c>Last-Event-ID</c> (header or query), and the services that run it.</summary>
 internal readonly record struct StreamParameters(
     [property: FromQuery(Name = "viewer")] string? Viewer,
     [property: FromQuery(Name = "count")] string? Count,
+    [property: FromQuery(Name = "activity")] string? Activity,
     [property: FromQuery(Name = "lastEventId")] string? LastEventId,
     [property: FromHeader(Name = "Last-Event-ID")] string? LastEventIdHeader,
     HttpContext Context,
@@ -64,7 +62,7 @@ internal static class RoomsApi
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
-        var room = rooms.MapGroup("/{room}").AddEndpointFilter(ValidateRoomName).ProducesProblem(StatusCodes.Status400BadRequest);
+        var room = rooms.MapGroup("/{room}").AddEndpointFilter(RoomName.Validate("room")).ProducesProblem(StatusCodes.Status400BadRequest);
         var privateRooms = app.ServiceProvider.GetRequiredService<PrivateRooms>();
         // Pages of Cors:AllowedOrigins may read these from the browser; publishing stays server to server.
         room.MapGet("/", GetRoomAsync).AddEndpointFilter(privateRooms).RequireCors(WidgetApi.CorsPolicy)
@@ -76,7 +74,8 @@ internal static class RoomsApi
             .RequireCors(WidgetApi.CorsPolicy)
             .WithName("StreamRoomEvents")
             .WithSummary("The room's event stream (Server-Sent Events): presence counts and feed events")
-            .WithDescription("retry, then the current counts at once; with Last-Event-ID (header, or lastEventId) the feed events after it; "
+            .WithDescription("retry, then the current counts at once; with activity=true, 'connection' with the connection's id and activity token; "
+                + "with Last-Event-ID (header, or lastEventId) the feed events after it; "
                 + "then live 'presence' events (no id) and feed events (id: <n>, event: <type>, data: <json>), and ': keep-alive' comments.")
             .Produces<string>(StatusCodes.Status200OK, "text/event-stream")
             .ProducesProblem(StatusCodes.Status401Unauthorized)
@@ -89,7 +88,7 @@ internal static class RoomsApi
             .CountPublishOutcomes()
             .WithName("PublishEvent")
             .WithSummary("Publishes a feed event to the room's watchers (Authorization: Bearer <publish key or token>)")
-            .AddOpenApiOperationTransformer(DescribePublishBodyAsync)
+            .WithJsonBody<PublishBody>()
             .Produces<PublishedEvent>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden)
@@ -102,6 +101,7 @@ internal static class RoomsApi
             .WithName("StreamSeveralRooms")
             .WithSummary($"Several rooms on one event stream (rooms: 1 to {StreamRooms.MaxRooms} distinct room names, comma-separated)")
             .WithDescription("retry, then every room's current counts at once (each with id: the stream's position in every room, a=12,b=7); "
+                + "with activity=true, 'connection' with the connection's id and activity token (reports apply to every room of the stream); "
                 + "with Last-Event-ID (header, or lastEventId) each room's feed events after its position; then live 'presence' events (no id), "
                 + "feed events (id: <positions>, event: <type>, data: {\"room\",\"id\",\"data\"}), 'gap' events ({\"room\",\"from\",\"to\"}) and ': keep-alive' comments.")
             .Produces<string>(StatusCodes.Status200OK, "text/event-stream")
@@ -167,7 +167,7 @@ internal static class RoomsApi
             return (await presence, await lastEventId);
         });
         return TypedResults.Ok(new RoomSnapshot(
-            room, counts.Watching, counts.Connections, counts.Version, last.ToString(CultureInfo.InvariantCulture)));
+            room, counts.Watching, counts.Connections, counts.Version, last.ToString(CultureInfo.InvariantCulture), counts.Idle));
     }
 
     /// <summary>Not async: the one state machine held for the stream's life is <see cref="StreamAsync"/>'s.</summary>
@@ -211,7 +211,7 @@ internal static class RoomsApi
 
     private static string Shorten(string text) => text.Length <= 130 ? text : $"{text[..130]}...";
 
-    /// <summary>The stream a client asked for, or (null) the 400 for a bad <c>viewer</c> or <c>count</c>.</summary>
+    /// <summary>The stream a client asked for, or (null) the 400 for a bad <c>viewer</c>, <c>count</c> or <c>activity</c>.</summary>
     private static StreamRequest? ParseStreamRequest(
         ImmutableArray<string> rooms, bool multiplexed, StreamParameters parameters, out ProblemHttpResult? problem)
     {
@@ -229,7 +229,18 @@ internal static class RoomsApi
             problem = Problem(StatusCodes.Status400BadRequest, "Invalid 'count'", "'count' must be 'true' or 'false'.");
             return null;
         }
-        return new StreamRequest(rooms, multiplexed, viewer, counted, parameters.LastEventIdHeader ?? parameters.LastEventId);
+        var reportsActivity = false;
+        if (parameters.Activity is { } activity && !bool.TryParse(activity, out reportsActivity))
+        {
+            problem = Problem(StatusCodes.Status400BadRequest, "Invalid 'activity'", "'activity' must be 'true' or 'false'.");
+            return null;
+        }
+        if (reportsActivity && !counted)
+        {
+            problem = Problem(StatusCodes.Status400BadRequest, "Invalid 'activity'", "'activity=true' needs a counted stream: an uncounted one cannot be idle.");
+            return null;
+        }
+        return new StreamRequest(rooms, multiplexed, viewer, counted, parameters.LastEventIdHeader ?? parameters.LastEventId, reportsActivity);
     }
 
     /// <summary>Runs the stream if this front end lets it in; it counts once against <c>Limits:MaxStreams</c>, however many rooms it serves.</summary>
@@ -252,7 +263,7 @@ internal static class RoomsApi
     }
 
     /// <summary>Opens a held stream in <paramref name="admission"/>, or says why it cannot (a 503).</summary>
-    private static ProblemHttpResult? Refused(HttpContext context, StreamAdmission admission) => admission.TryOpen() switch
+    public static ProblemHttpResult? Refused(HttpContext context, StreamAdmission admission) => admission.TryOpen() switch
     {
         StreamRefusal.Full => Unavailable(context, "Too many streams", "This server holds as many event streams as it may; try again shortly."),
         StreamRefusal.Stopping => Unavailable(context, "Stopping", "This server is stopping; try again shortly."),
@@ -268,38 +279,14 @@ internal static class RoomsApi
 
     private static async Task<IResult> PublishAsync(string room, HttpContext context, IGrainFactory grains)
     {
-        var request = context.Request;
-        if (request.ContentLength > PublishRequest.MaxBodyBytes)
+        var (body, unreadable) = await JsonBody.ReadAsync(context, PublishRequest.MaxBodyBytes);
+        if (unreadable is not null)
         {
-            return TooLarge();
+            return unreadable;
         }
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-        {
-            limit.MaxRequestBodySize = PublishRequest.MaxBodyBytes;
-        }
-
-        JsonDocument body;
-        try
-        {
-            body = await JsonDocument.ParseAsync(request.Body, cancellationToken: context.RequestAborted);
-        }
-        catch (JsonException exception)
-        {
-            return Problem(StatusCodes.Status400BadRequest, "The body is not valid JSON", exception.Message);
-        }
-        catch (IOException exception)
-        {
-            // Kestrel's verdict on the body: over the limit (413), too slow (408), or malformed (bad
-            // chunked encoding, cut short); a chunk size that overflows comes as a bare IOException.
-            var status = (exception as BadHttpRequestException)?.StatusCode ?? StatusCodes.Status400BadRequest;
-            return status == StatusCodes.Status413PayloadTooLarge
-                ? TooLarge()
-                : Problem(status, "The body could not be read", exception.Message);
-        }
-
         using (body)
         {
-            if (PublishRequest.Parse(body.RootElement, out var problem) is not { } valid)
+            if (PublishRequest.Parse(body!.RootElement, out var problem) is not { } valid)
             {
                 return problem!;
             }
@@ -307,31 +294,6 @@ internal static class RoomsApi
             return TypedResults.Created((string?)null, new PublishedEvent(published.Id.ToString(CultureInfo.InvariantCulture)));
         }
     }
-
-    /// <summary>
-    /// The body, described without <c>Accepts</c> metadata: that would make routing refuse other
-    /// content types with 415, where the handler reads any body and answers 400 if it is not JSON.
-    /// </summary>
-    private static async Task DescribePublishBodyAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
-    {
-        operation.RequestBody = new OpenApiRequestBody
-        {
-            Required = true,
-            Content = new Dictionary<string, OpenApiMediaType>
-            {
-                ["application/json"] = new() { Schema = await context.GetOrCreateSchemaAsync(typeof(PublishBody), cancellationToken: cancellationToken) },
-            },
-        };
-    }
-
-    private static ProblemHttpResult TooLarge() =>
-        Problem(StatusCodes.Status413PayloadTooLarge, "The body is too large", $"At most {PublishRequest.MaxBodyBytes} bytes.");
-
-    /// <summary>Not async: an event stream's request lasts for hours, and a state machine awaiting it would be held as long.</summary>
-    private static ValueTask<object?> ValidateRoomName(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
-        RoomName.IsValid(context.HttpContext.GetRouteValue("room") as string)
-            ? next(context)
-            : ValueTask.FromResult<object?>(Problem(StatusCodes.Status400BadRequest, "Invalid room name", $"A room name is {RoomName.Rule}."));
 
     private static ProblemHttpResult Problem(int status, string title, string detail) =>
         TypedResults.Problem(statusCode: status, title: title, detail: detail);

@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Presence.WebFrontend.Groups;
 using Presence.WebFrontend.Sse;
 
 namespace Presence.WebFrontend.Shutdown;
@@ -29,7 +30,7 @@ public sealed class ShutdownOptions
 /// front end goes on answering for the rest of the drain time.
 /// </summary>
 internal sealed partial class GracefulShutdown(
-    StreamAdmission admission, LocalRooms rooms, IOptions<ShutdownOptions> options, TimeProvider time, ILogger<GracefulShutdown> logger)
+    StreamAdmission admission, LocalRooms rooms, LocalGroups groups, IOptions<ShutdownOptions> options, TimeProvider time, ILogger<GracefulShutdown> logger)
     : IHostedLifecycleService, IHealthCheck
 {
     /// <summary>Streams that have not ended by then (a client that does not read) are left to Kestrel's shutdown.</summary>
@@ -41,12 +42,9 @@ internal sealed partial class GracefulShutdown(
         var allClosed = admission.StopAsync();
         var streams = admission.Open;
         var spreadMilliseconds = (int)(options.Value.ReconnectSpreadSeconds * 1000);
-        foreach (var room in rooms.All)
+        foreach (var connection in rooms.Connections.Concat(groups.Connections))
         {
-            foreach (var connection in room.ListedConnections)
-            {
-                connection.EndWith(SseFrame.Retry(Random.Shared.Next(1000, spreadMilliseconds + 1)));
-            }
+            connection.EndWith(SseFrame.Retry(Random.Shared.Next(1000, spreadMilliseconds + 1)));
         }
         try
         {

@@ -1,9 +1,9 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.Collections.Immutable;
 using System.Globalization;
 using System.IO.Pipelines;
-using System.Net.Sockets;
-using Microsoft.AspNetCore.Http.Features;
+using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using Presence.Grains.Interfaces;
 using Presence.WebFrontend.Observability;
@@ -15,13 +15,16 @@ namespace Presence.WebFrontend.Sse;
 /// <summary>
 /// What a client asked for when it opened an event stream: one room (<c>/rooms/{room}/events</c>),
 /// or several multiplexed (<c>/events?rooms=</c>, <paramref name="Multiplexed"/>, even with one);
-/// <paramref name="LastEventId"/> as sent.
+/// <paramref name="LastEventId"/> as sent; <paramref name="Activity"/>: it reports whether it is
+/// idle (a counted stream).
 /// </summary>
-internal sealed record StreamRequest(ImmutableArray<string> Rooms, bool Multiplexed, string? ViewerId, bool Counted, string? LastEventId);
+internal sealed record StreamRequest(
+    ImmutableArray<string> Rooms, bool Multiplexed, string? ViewerId, bool Counted, string? LastEventId, bool Activity = false);
 
 /// <summary>
-/// One event stream response, of one room or several: retry line and snapshots at once, then the
-/// missed feed events, then live counts, feed events and keep-alives until the client goes away.
+/// One event stream response, of one room or several: retry line and snapshots at once (and, for a
+/// client that reports activity, its connection's id and token), then the missed feed events, then
+/// live counts, feed events and keep-alives until the client goes away.
 /// </summary>
 internal sealed partial class RoomEventStream(
     LocalRooms rooms,
@@ -47,16 +50,11 @@ internal sealed partial class RoomEventStream(
             // opening reads is not held for the stream's life: only the response's writer is.
             var writer = await OpenAsync(context, connection, request,
                 await SnapshotsAsync(await AttachAsync(request.Rooms, connection), connection, context.RequestAborted));
-            if (connection.Joined)
+            if (connection.Joined && !request.Activity)
             {
-                recorded = RecordAsync(new ConnectionIdentity(request.Rooms[0], connection.ViewerId, frontEnd.Id, time.GetUtcNow(), request.Rooms), id);
+                recorded = RecordAsync(Identity(connection, request), id);
             }
-
-            // A private room's stream ends with its token; the client comes back with a fresh one.
-            using var expiry = PrivateRooms.ExpiresAt(context) is { } endsAt
-                ? time.CreateTimer(_ => connection.End(), null, TimeSpan.FromTicks(Math.Max(0, (endsAt - time.GetUtcNow()).Ticks)), Timeout.InfiniteTimeSpan)
-                : null;
-            await connection.RunAsync(writer, context.RequestAborted);
+            await SseResponse.HoldAsync(connection, writer, PrivateRooms.ExpiresAt(context), time, context.RequestAborted);
             if (connection.Overflowed)
             {
                 metrics.SlowConsumerDropped();
@@ -65,14 +63,9 @@ internal sealed partial class RoomEventStream(
                 context.Abort();
             }
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        catch (Exception exception) when (SseResponse.EndedByClient(context, exception))
         {
-            // The client went away: the normal end of an event stream.
-        }
-        catch (Exception exception) when (exception is IOException or SocketException)
-        {
-            // Writing to the client failed: it reset the connection, or stopped acknowledging
-            // (dead-client detection timed it out). Also a normal end, not an error of ours.
+            // The normal end of an event stream, not an error of ours.
         }
         finally
         {
@@ -90,9 +83,10 @@ internal sealed partial class RoomEventStream(
     }
 
     /// <summary>
-    /// Starts the response: <c>retry:</c>, each room's counts, then what the client missed. Where
-    /// each room starts: after Last-Event-ID's id for it, or (multiplexed, so that every feed frame
-    /// can carry every room's position, the opening counts included) live from the room's last id.
+    /// Starts the response: <c>retry:</c>, each room's counts, the <c>connection</c> frame if the
+    /// client reports activity, then what the client missed. Where each room starts: after
+    /// Last-Event-ID's id for it, or (multiplexed, so that every feed frame can carry every room's
+    /// position, the opening counts included) live from the room's last id.
     /// </summary>
     private async Task<PipeWriter> OpenAsync(HttpContext context, SseConnection connection, StreamRequest request, PresenceChanged[] snapshots)
     {
@@ -103,14 +97,18 @@ internal sealed partial class RoomEventStream(
         {
             connection.SkipFeedEventsThrough(Resumes(positions[slot], replays[slot]) ? positions[slot]!.Value : replays[slot]!.LastId, slot);
         }
+        var activityToken = request.Activity ? await RecordReportingAsync(Identity(connection, request), connection.Id, context.RequestAborted) : null;
 
-        var writer = StartResponse(context);
-        writer.Write(_retry.Span);
+        var writer = SseResponse.Start(context, _retry);
         for (var slot = 0; slot < names.Length; slot++)
         {
             connection.WriteOpeningNow(writer, await SseFrame.PresenceAsync(snapshots[slot]), slot);
         }
         metrics.Delivered(isFeedEvent: false, frames: names.Length);
+        if (activityToken is not null)
+        {
+            writer.Write((await SseFrame.ConnectionAsync(connection.Id, activityToken)).Utf8.Span);
+        }
         await writer.FlushAsync(context.RequestAborted);
         replays ??= await ReadFeedsAsync(names, positions, needLastIds: false);
         if (await ReplayAsync(connection, writer, names, positions, replays))
@@ -169,16 +167,6 @@ internal sealed partial class RoomEventStream(
                 : needLastIds ? new FeedReplay(null, [], await ClusterCalls.Retry.ExecuteAsync(async _ => await feed.GetLastIdAsync())) : null;
         }));
 
-    private static PipeWriter StartResponse(HttpContext context)
-    {
-        var response = context.Response;
-        response.ContentType = "text/event-stream";
-        response.Headers.CacheControl = "no-cache";
-        response.Headers["X-Accel-Buffering"] = "no";
-        context.Features.GetRequiredFeature<IHttpResponseBodyFeature>().DisableBuffering();
-        return response.BodyWriter;
-    }
-
     /// <summary>Writes, room by room, what the client missed; false if nothing was to be written.</summary>
     private async Task<bool> ReplayAsync(SseConnection connection, PipeWriter writer, ImmutableArray<string> names, long?[] positions, FeedReplay?[] replays)
     {
@@ -231,15 +219,30 @@ internal sealed partial class RoomEventStream(
             }
         }));
 
+    private ConnectionIdentity Identity(SseConnection connection, StreamRequest request) =>
+        new(request.Rooms[0], connection.ViewerId, frontEnd.Id, time.GetUtcNow(), request.Rooms);
+
     /// <summary>
-    /// The connection's record, kept beside the count and off its path: a record that cannot be
-    /// stored (Redis away) does not keep the connection from being counted.
+    /// The record of a connection that reports activity, stored before its client has the token
+    /// (it may report at once); the token.
+    /// </summary>
+    private async Task<string> RecordReportingAsync(ConnectionIdentity identity, Guid id, CancellationToken aborted)
+    {
+        var token = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+        var record = grains.GetGrain<IConnectionGrain>(id);
+        await ClusterCalls.Retry.ExecuteAsync(async _ => await record.RecordAsync(identity, token), aborted);
+        return token;
+    }
+
+    /// <summary>
+    /// The record of a connection that does not report activity, kept beside the count and off its
+    /// path: a record that cannot be stored (Redis away) does not keep the connection from being counted.
     /// </summary>
     private async Task RecordAsync(ConnectionIdentity identity, Guid id)
     {
         try
         {
-            await grains.GetGrain<IConnectionGrain>(id).RecordAsync(identity);
+            await grains.GetGrain<IConnectionGrain>(id).RecordAsync(identity, activityToken: null);
         }
         catch (Exception exception)
         {

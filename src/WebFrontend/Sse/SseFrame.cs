@@ -17,6 +17,8 @@ internal sealed class SseFrame(long position, ReadOnlyMemory<byte> utf8, DateTim
 {
     public const string PresenceType = "presence";
     public const string GapType = "gap";
+    public const string ConnectionType = "connection";
+    public const string GroupType = "group";
 
     public static ReadOnlyMemory<byte> KeepAlive { get; } = ": keep-alive\n\n"u8.ToArray();
 
@@ -41,11 +43,19 @@ internal sealed class SseFrame(long position, ReadOnlyMemory<byte> utf8, DateTim
     public static Task<SseFrame> PresenceAsync(PresenceChanged change) =>
         EncodeAsync(change.Version, new SseItem<string>(JsonSerializer.Serialize(change, JsonSerializerOptions.Web), PresenceType));
 
+    /// <summary>A group's sums; no id either.</summary>
+    public static Task<SseFrame> GroupAsync(GroupChanged change) =>
+        EncodeAsync(change.Version, new SseItem<string>(JsonSerializer.Serialize(change, JsonSerializerOptions.Web), GroupType));
+
     public static Task<SseFrame> FeedAsync(FeedEvent feedEvent) =>
         EncodeAsync(feedEvent.Id, new SseItem<string>(feedEvent.Data, feedEvent.Type)
         {
             EventId = feedEvent.Id.ToString(CultureInfo.InvariantCulture),
         }, feedEvent.PublishedAt, feedEvent);
+
+    /// <summary>A connection's id and activity token, for that connection alone.</summary>
+    public static Task<SseFrame> ConnectionAsync(Guid id, string token) =>
+        EncodeAsync(0, new SseItem<string>(JsonSerializer.Serialize(new { id = id.ToString("N"), token }, JsonSerializerOptions.Web), ConnectionType));
 
     public static Task<SseFrame> GapAsync(FeedGap gap) =>
         EncodeAsync(gap.To, new SseItem<string>(JsonSerializer.Serialize(gap, JsonSerializerOptions.Web), GapType), source: gap);

@@ -6,16 +6,14 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
+using Presence.Grains.Interfaces;
 
 namespace Presence.WebFrontend.Subscribe;
 
-/// <summary>Who may watch private rooms (section <c>Subscribe</c>).</summary>
+/// <summary>Who may watch private rooms (section <c>Subscribe</c>; the prefixes of private rooms are <see cref="PrivateRoomsOptions"/>).</summary>
 public sealed class SubscribeOptions
 {
     public const string Section = "Subscribe";
-
-    /// <summary>Rooms whose name starts with one of these need a subscribe token; <c>private:</c> when none is configured.</summary>
-    public string[]? PrivatePrefixes { get; set; }
 
     /// <summary>The HS256 key subscribe tokens are signed with (at least 32 bytes of UTF-8). None: no token is valid.</summary>
     [MinLength(32)]
@@ -26,34 +24,30 @@ public sealed class SubscribeOptions
 
     /// <summary>When set, a token's <c>iss</c> must be this.</summary>
     public string? Issuer { get; set; }
-
-    public IReadOnlyList<string> Prefixes => PrivatePrefixes ?? DefaultPrefixes;
-
-    private static readonly string[] DefaultPrefixes = ["private:"];
 }
 
 /// <summary>
-/// Private rooms: the event stream and the snapshot need a JWT (validated by the JwtBearer handler:
+/// Private rooms and groups: the event stream and the snapshot need a JWT (validated by the JwtBearer handler:
 /// signature, <c>exp</c>, <c>nbf</c>, and <c>aud</c>/<c>iss</c> when configured) whose <c>rooms</c>
-/// claim lists the room, or a prefix of it ending in <c>*</c>. No token, or an invalid one: 401;
-/// a valid one for other rooms: 403. Public rooms are never authenticated.
+/// claim lists the room (or group) name, or a prefix of it ending in <c>*</c>. No token, or an
+/// invalid one: 401; a valid one for other rooms: 403. Public rooms are never authenticated.
 /// </summary>
-internal sealed class PrivateRooms(IOptions<SubscribeOptions> options) : IEndpointFilter
+internal sealed class PrivateRooms(IOptions<PrivateRoomsOptions> options) : IEndpointFilter
 {
     public const string RoomsClaim = "rooms";
     private static readonly object ExpiresKey = new();
 
     /// <summary>The prefixes of private rooms, read once (every stream open and top-rooms call asks).</summary>
-    public ImmutableArray<string> Prefixes { get; } = [.. options.Value.Prefixes];
+    public ImmutableArray<string> Prefixes { get; } = [.. options.Value.Prefixes.Distinct()];
 
-    public bool IsPrivate(string room) => Prefixes.Any(prefix => room.StartsWith(prefix, StringComparison.Ordinal));
+    public bool IsPrivate(string room) => options.Value.IsPrivate(room);
 
     /// <summary>When the token a private stream was opened with expires; null for a public room.</summary>
     public static DateTimeOffset? ExpiresAt(HttpContext context) => context.Items[ExpiresKey] as DateTimeOffset?;
 
     /// <summary>Not async for public rooms: an event stream's request lasts for hours, and a state machine awaiting it would be held as long.</summary>
     public ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
-        context.HttpContext.GetRouteValue("room") is string room && IsPrivate(room)
+        (context.HttpContext.GetRouteValue("room") ?? context.HttpContext.GetRouteValue("group")) is string room && IsPrivate(room)
             ? AuthorizeAsync(context, room, next)
             : next(context);
 
@@ -90,9 +84,15 @@ internal sealed class PrivateRooms(IOptions<SubscribeOptions> options) : IEndpoi
 
 internal static class PrivateRoomsHosting
 {
-    /// <summary>The JwtBearer handler, set up from <see cref="SubscribeOptions"/>; run only for private rooms.</summary>
+    /// <summary>
+    /// The JwtBearer handler, set up from <see cref="SubscribeOptions"/>; run only for private rooms
+    /// and publish tokens. It is no default scheme (ASP.NET Core's switch for that is process-wide): the
+    /// authentication middleware that WebApplication adds would otherwise validate every request's
+    /// bearer as a JWT, a publish key included (a malformed-token exception per publish).
+    /// </summary>
     public static IServiceCollection AddPrivateRooms(this IServiceCollection services)
     {
+        AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
         services.AddSingleton<PrivateRooms>();
         services.AddAuthentication().AddJwtBearer();
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<IOptions<SubscribeOptions>>((jwt, subscribe) =>

@@ -29,7 +29,7 @@ public sealed class EmbeddingOptions : IValidatableObject
 
 /// <summary>
 /// <c>GET /presence.js</c>, the embeddable widget (wwwroot/presence.js, embedded in the assembly), and the CORS policy that
-/// lets the pages of <c>Cors:AllowedOrigins</c> read the widget, the room streams and snapshots.
+/// lets the pages of <c>Cors:AllowedOrigins</c> read the widget, the room streams and snapshots, and report activity.
 /// </summary>
 internal static class WidgetApi
 {
@@ -57,8 +57,9 @@ internal static class WidgetApi
                 {
                     policy.WithOrigins([.. origins.Select(origin => origin.TrimEnd('/'))]);
                 }
-                // Last-Event-ID (an EventSource reconnecting), Authorization (private rooms' tokens).
-                policy.WithMethods(HttpMethods.Get).AllowAnyHeader().SetPreflightMaxAge(TimeSpan.FromMinutes(10));
+                // Last-Event-ID (an EventSource reconnecting), Authorization (private rooms' tokens,
+                // activity tokens). POST: only the activity reports have this policy among the POST routes.
+                policy.WithMethods(HttpMethods.Get, HttpMethods.Post).AllowAnyHeader().SetPreflightMaxAge(TimeSpan.FromMinutes(10));
             }));
         return services;
     }

@@ -1,6 +1,7 @@
-// The demo page, built on the widget's API (presence.js): the room's count and state, its last
-// events (replayed from the history when the page opens), a chart of the count over the last
-// minutes, the busiest rooms. Everything from the server is shown as text, never as HTML.
+// The demo page, built on the widget's API (presence.js): the room's count (and how many of them are
+// away, their pages hidden) and state, its last events (replayed from the history when the page
+// opens), a chart of the count over the last minutes, the busiest rooms. Everything from the server
+// is shown as text, never as HTML.
 'use strict';
 
 const params = new URLSearchParams(location.search);
@@ -30,6 +31,8 @@ function showCount(count, counts) {
   watching = count;
   samples.push({ t: Date.now(), watching: count });
   $('watching').textContent = numbers.format(count);
+  // Viewers whose every page is hidden (the widget reports this page's visibility): only when some are.
+  $('away').textContent = counts.idle ? `· ${numbers.format(counts.idle)} away` : '';
   $('connections').textContent =
     `${numbers.format(counts.connections)} connection${counts.connections === 1 ? '' : 's'}`;
   document.title = `${numbers.format(count)} watching · ${room}`;

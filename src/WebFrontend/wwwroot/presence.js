@@ -1,14 +1,17 @@
 /*! Presence widget: live "N watching" for rooms of a Presence server (see its README).
  *   <span data-presence-room="lobby"></span><script src="https://host/presence.js" async></script>
- * One EventSource (/events?rooms=a,b) for all rooms of a page. */
+ * One EventSource (/events?rooms=a,b) for all rooms of a page. A page hidden for
+ * data-presence-idle-seconds (on the script; default 5) is reported away, visible again active. */
 (() => {
   if (window.Presence) return;
 
-  const home = new URL(document.currentScript?.src || location.href).origin;
+  const script = document.currentScript;
+  const home = new URL(script?.src || location.href).origin;
   const waitMs = 5000; // first frame timeout, poll period
+  const idleMs = 1000 * (script?.dataset.presenceIdleSeconds || 5);
   const streams = new Map();
   const shown = new WeakMap();
-  let ownViewer;
+  let ownViewer, idle = false, idleTimer;
 
   const jitter = (ms) => Math.round(ms * (0.5 + Math.random() / 2));
   const randomId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
@@ -51,7 +54,7 @@
     open() {
       const url = new URL('/events', this.base);
       const at = [...this.rooms.keys()].filter((r) => this.at.has(r)).map((r) => `${r}=${this.at.get(r)}`).join(',');
-      const query = { rooms: this.list, viewer: this.viewer, count: this.counted ? '' : 'false', lastEventId: at };
+      const query = { rooms: this.list, viewer: this.viewer, count: this.counted ? '' : 'false', activity: this.counted ? 'true' : '', lastEventId: at };
       for (const name in query) if (query[name]) url.searchParams.set(name, query[name]);
       const source = (this.source = new EventSource(url));
       // No first frame by then: a proxy buffers the stream; poll instead.
@@ -73,6 +76,11 @@
         this.setState('live');
         this.setCounts(JSON.parse(e.data));
       });
+      // This connection's id and token, to report activity with (for all its rooms); it starts active.
+      source.addEventListener('connection', (e) => {
+        this.connection = { ...JSON.parse(e.data), idle: false };
+        this.report();
+      });
       for (const type of ['gap', ...this.types]) source.addEventListener(type, (e) => this.deliver(type, e));
       source.onerror = () => {
         clearTimeout(this.timer);
@@ -82,6 +90,21 @@
         this.failures = Math.min(this.failures + 1, 6);
         this.timer = setTimeout(() => this.open(), jitter(1000 * 2 ** this.failures)); // 1-2 s .. 32-64 s
       };
+    }
+
+    // Sends the page's idle state if the connection has not got it yet; one report at a time, in order.
+    report() {
+      this.reporting = (this.reporting || Promise.resolve()).then(() => {
+        const c = this.connection;
+        if (!c || c.idle === idle) return;
+        c.idle = idle;
+        return fetch(new URL(`/connections/${c.id}/activity`, this.base), {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${c.token}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ idle }),
+          keepalive: true,
+        }).catch(() => {});
+      });
     }
 
     addTypes(types) {
@@ -135,8 +158,20 @@
     stop() {
       clearTimeout(this.timer);
       this.source?.close();
-      this.source = null;
+      this.source = this.connection = null;
     }
+  }
+
+  // Page Visibility: hidden for idleMs = idle, visible = active at once; every stream reports it.
+  function visibility() {
+    clearTimeout(idleTimer);
+    if (document.hidden) idleTimer = setTimeout(() => setIdle(true), idleMs);
+    else setIdle(false);
+  }
+
+  function setIdle(value) {
+    idle = value;
+    streams.forEach((stream) => stream.report());
   }
 
   // options: onCount(watching, counts), onEvent({ id, type, data }), onState(state), types
@@ -189,7 +224,9 @@
       const format = formatter();
       try {
         shown.set(element, watch(element.getAttribute('data-presence-room'), {
-          onCount: (watching) => { element.textContent = `${format.format(watching)} ${label}`; },
+          onCount: (watching, { idle }) => {
+            element.textContent = `${format.format(watching)} ${label}${idle ? ` · ${format.format(idle)} away` : ''}`;
+          },
           onState: (state) => element.setAttribute('data-presence-state', state),
         }));
       } catch (error) {
@@ -204,6 +241,8 @@
   }
 
   window.Presence = { watch, scan, unscan, viewerId };
+  document.addEventListener('visibilitychange', visibility);
+  visibility();
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', () => scan());
   else scan();
 })();
