@@ -64,27 +64,43 @@ public sealed class WidgetTests(WidgetFixture fixture) : ChromiumTests, IClassFi
     }
 
     [Fact]
-    public async Task EmbeddedOnAnotherOrigin_AHiddenPageIsAway_AfterItsIdleSeconds_AndBackWhenShown()
+    public async Task EmbeddedOnAnotherOrigin_AHiddenPageIsAway_InEachOfItsRooms_AfterItsIdleSeconds_AndBackWhenShown()
     {
-        var room = NewRoom();
-        var url = fixture.Pages.PageUrl(Server.Address, room) + "&idle=1";
+        string[] rooms = [NewRoom(), NewRoom()];
+        var url = fixture.Pages.PageUrl(Server.Address, rooms) + "&idle=1";
         await using var hiding = await Browser.NewContextAsync();
         await hiding.AddInitScriptAsync(BrowserTests.VisibilityControl);
         var hidden = await hiding.NewPageAsync();
+        var reports = new List<string>();
+        hidden.Request += (_, request) =>
+        {
+            if (request.Method == "POST")
+            {
+                lock (reports)
+                {
+                    reports.Add(request.Url);
+                }
+            }
+        };
         await hidden.GotoAsync(url);
         await using var watching = await Browser.NewContextAsync();
         var other = await watching.NewPageAsync();
         await other.GotoAsync(url);
-        var element = other.Locator("[data-presence-room]");
-        await Expect(element).ToHaveTextAsync("2 watching");
+        var elements = other.Locator("[data-presence-room]");
+        await Expect(elements).ToHaveTextAsync(["2 watching", "2 watching"]);
 
-        // The report is a cross-origin POST with a bearer token: the browser asks (CORS preflight) first.
+        // The report is a cross-origin POST with a bearer token: the browser asks (CORS preflight)
+        // first. One report for the page's one stream moves idle in both of its rooms.
         await hidden.EvaluateAsync("setHidden(true)");
-        await Expect(element).ToHaveTextAsync("2 watching · 1 away");
-        await Expect(hidden.Locator("[data-presence-room]")).ToHaveTextAsync("2 watching · 1 away");
+        await Expect(elements).ToHaveTextAsync(["2 watching · 1 away", "2 watching · 1 away"]);
+        await Expect(hidden.Locator("[data-presence-room]")).ToHaveTextAsync(["2 watching · 1 away", "2 watching · 1 away"]);
+        lock (reports)
+        {
+            Assert.Matches("/connections/[0-9a-f]{32}/activity$", Assert.Single(reports));
+        }
 
         await hidden.EvaluateAsync("setHidden(false)");
-        await Expect(element).ToHaveTextAsync("2 watching");
+        await Expect(elements).ToHaveTextAsync(["2 watching", "2 watching"]);
     }
 
     [Fact]
