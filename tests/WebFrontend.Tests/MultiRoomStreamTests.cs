@@ -208,7 +208,14 @@ public sealed class MultiRoomStreamTests(PresenceFactory factory)
         Assert.All(received, e => Assert.Equal((e.Room, "1"), (e.Data.GetProperty("room").GetString(), e.Id)));
         Assert.Equal(Positions(rooms, [.. rooms.Select(_ => 1)]), last.Id);
 
+        // The stream's leaves reach the rooms after the client has gone: a watcher sees each of them.
+        await using var watcher = await SseReader.OpenAsync(_client, Url(rooms, "&count=false"));
+        var left = new HashSet<string>();
         await stream.DisposeAsync();
+        while (left.Count < rooms.Length)
+        {
+            left.Add((await watcher.WaitForPresenceAsync(counts => counts.Connections == 0 && !left.Contains(counts.Room))).Room);
+        }
         foreach (var room in rooms)
         {
             Assert.Equal(0, (await SnapshotAsync(room)).Connections);
