@@ -2,16 +2,26 @@ using System.Collections.Immutable;
 
 namespace Presence.Grains.Interfaces;
 
-/// <summary>Who a connection is and where it is. Key: the connection id.</summary>
+/// <summary>
+/// Who a connection is and where it is. Key: the connection id. <see cref="Rooms"/>: every room it
+/// is counted in, in the order its client listed them (one for <c>/rooms/{room}/events</c>, up to
+/// 20 for <c>/events?rooms=</c>); <see cref="Room"/> is the first of them.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("presence.connection")]
 public sealed record ConnectionIdentity(
     [property: Id(0)] string Room,
     [property: Id(1)] string ViewerId,
     [property: Id(2)] string FrontEnd,
-    [property: Id(3)] DateTimeOffset OpenedAt)
+    [property: Id(3)] DateTimeOffset OpenedAt,
+    ImmutableArray<string> Rooms = default)
 {
-    /// <summary>The rooms the connection is counted in: activity reports apply to each.</summary>
-    public ImmutableArray<string> Rooms => [Room];
+    [Id(4)] private readonly ImmutableArray<string> _rooms = Rooms;
+
+    /// <summary>
+    /// The rooms the connection is counted in: activity reports apply to each. A record stored
+    /// before the list existed (or written without one) has none: its <see cref="Room"/> alone.
+    /// </summary>
+    public ImmutableArray<string> Rooms => _rooms.IsDefault ? [Room] : _rooms;
 }
 
 /// <summary>What became of an activity report.</summary>

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
 using Presence.Grains.Interfaces;
 
 namespace Presence.Grains.Tests;
@@ -6,18 +8,34 @@ namespace Presence.Grains.Tests;
 public sealed class DirectoryAndConnectionTests(DefaultCluster fixture)
 {
     [Fact]
-    public async Task ConnectionGrain_KeepsTheRecordUntilForgotten_AcrossActivations()
+    public async Task ConnectionGrain_KeepsTheRecordAndItsRoomsUntilForgotten_AcrossActivations()
     {
         var connection = fixture.Client.GetGrain<IConnectionGrain>(Guid.NewGuid());
-        var identity = new ConnectionIdentity($"room-{Guid.NewGuid():N}", "viewer-1", "front-end-1", DateTimeOffset.UtcNow);
+        string[] rooms = [$"room-{Guid.NewGuid():N}", $"other-{Guid.NewGuid():N}"];
+        var identity = new ConnectionIdentity(rooms[0], "viewer-1", "front-end-1", DateTimeOffset.UtcNow, [.. rooms]);
 
         await connection.RecordAsync(identity, activityToken: null);
         await fixture.Cluster.DeactivateAsync(connection);
         var recorded = await connection.GetAsync();
         await connection.ForgetAsync();
 
-        Assert.Equal(identity, recorded);
+        Assert.NotNull(recorded);
+        Assert.Equal(rooms, recorded.Rooms);
+        Assert.Equal((identity.Room, identity.ViewerId, identity.FrontEnd, identity.OpenedAt), (recorded.Room, recorded.ViewerId, recorded.FrontEnd, recorded.OpenedAt));
         Assert.Null(await connection.GetAsync());
+    }
+
+    [Fact]
+    public void ConnectionIdentity_KeepsItsRoomsThroughSerialization_ARecordWithoutRoomsIsInItsRoom()
+    {
+        var serializer = fixture.Cluster.Silos[0].ServiceProvider.GetRequiredService<Serializer>();
+        var multiplexed = new ConnectionIdentity("a", "viewer-1", "front-end-1", DateTimeOffset.UtcNow, ["a", "b"]);
+        // A record stored before the list existed (or written without one) has none.
+        var single = new ConnectionIdentity("a", "viewer-1", "front-end-1", DateTimeOffset.UtcNow);
+
+        Assert.Equal<string>(["a", "b"], serializer.Deserialize<ConnectionIdentity>(serializer.SerializeToArray(multiplexed))!.Rooms);
+        Assert.Equal<string>(["a"], single.Rooms);
+        Assert.Equal<string>(["a"], serializer.Deserialize<ConnectionIdentity>(serializer.SerializeToArray(single))!.Rooms);
     }
 
     [Fact]

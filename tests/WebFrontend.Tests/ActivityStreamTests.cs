@@ -75,6 +75,71 @@ public sealed class ActivityStreamTests(PresenceFactory factory)
         Assert.Equal(("goal", "1"), (replayed.Event, replayed.Id));
     }
 
+    [Fact]
+    public async Task Multiplexed_WithActivity_ConnectionFrameFollowsTheOpeningCounts_BeforeTheReplay()
+    {
+        string[] rooms = [NewRoom(), NewRoom()];
+        await PresenceFactory.PublishAsync(_client, rooms[1], "goal", new { minute = 1 });
+
+        await using var stream = await SseReader.OpenAsync(
+            _client, $"/events?rooms={rooms[0]},{rooms[1]}&viewer=alice&activity=true&lastEventId={rooms[0]}=0,{rooms[1]}=0");
+        Assert.NotNull((await stream.NextAsync()).Retry);
+        var snapshots = new[] { await stream.NextAsync(), await stream.NextAsync() };
+        var connection = await stream.NextAsync();
+        var replayed = await stream.NextAsync();
+
+        Assert.Equal(rooms, snapshots.Select(snapshot => snapshot.Presence.Room));
+        Assert.All(snapshots, snapshot => Assert.Equal(("presence", 0), (snapshot.Event, snapshot.Presence.Idle)));
+        Assert.Equal("connection", connection.Event);
+        Assert.Null(connection.Id); // the stream's composite Last-Event-ID stays as it was
+        var grant = JsonSerializer.Deserialize<ConnectionGrant>(connection.Data!, JsonSerializerOptions.Web)!;
+        Assert.Matches("^[0-9a-f]{32}$", grant.Id);
+        Assert.Matches("^[A-Za-z0-9_-]{43}$", grant.Token);
+        Assert.Equal(("goal", $"{rooms[0]}=0,{rooms[1]}=1"), (replayed.Event, replayed.Id));
+    }
+
+    [Fact]
+    public async Task Multiplexed_AReportMovesIdleInEveryRoomOfTheConnection_WithTheSameFramesAsASingleRoomStream()
+    {
+        string[] rooms = [NewRoom(), NewRoom(), NewRoom()];
+        var list = string.Join(',', rooms);
+        await using var watcher = await SseReader.OpenAsync(_client, $"/events?rooms={list}&count=false");
+        await using var single = await SseReader.OpenAsync(_client, $"/rooms/{rooms[2]}/events?count=false");
+        await using var stream = await SseReader.OpenAsync(_client, $"/events?rooms={list}&viewer=alice&activity=true");
+        for (var i = 0; i <= rooms.Length; i++)
+        {
+            await stream.NextAsync(); // retry, then the opening counts
+        }
+        var connection = await stream.NextAsync();
+        Assert.Equal("connection", connection.Event);
+        var grant = JsonSerializer.Deserialize<ConnectionGrant>(connection.Data!, JsonSerializerOptions.Web)!;
+        await EveryRoomAsync(p => p.Connections == 1);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await ReportAsync(grant, idle: true)).StatusCode);
+        var away = await EveryRoomAsync(p => p.Idle == 1);
+        var singleAway = await single.WaitForAsync(m => m.Event == "presence" && m.Presence.Idle == 1);
+        var snapshots = await Task.WhenAll(rooms.Select(room => _client.GetFromJsonAsync<Snapshot>($"/rooms/{room}")));
+        Assert.Equal(HttpStatusCode.NoContent, (await ReportAsync(grant, idle: false)).StatusCode);
+        await EveryRoomAsync(p => p.Idle == 0);
+
+        Assert.All(away.Values, frame => Assert.Equal((1, 1, 1), (frame.Presence.Watching, frame.Presence.Connections, frame.Presence.Idle)));
+        Assert.All(snapshots, snapshot => Assert.Equal(1, snapshot!.Idle));
+        // The multiplexed stream's counts are the single-room stream's bytes (no id: line on either).
+        Assert.Equal((singleAway.Data, singleAway.Id), (away[rooms[2]].Data, away[rooms[2]].Id));
+
+        // The watcher's first frame of each room that matches, in whatever order the rooms publish them.
+        async Task<Dictionary<string, SseMessage>> EveryRoomAsync(Func<PresenceCounts, bool> expected)
+        {
+            var frames = new Dictionary<string, SseMessage>();
+            while (frames.Count < rooms.Length)
+            {
+                var frame = await watcher.WaitForAsync(m => m.Event == "presence" && !frames.ContainsKey(m.Presence.Room) && expected(m.Presence));
+                frames[frame.Presence.Room] = frame;
+            }
+            return frames;
+        }
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("&activity=false")]

@@ -63,7 +63,8 @@ public sealed class FuzzCases(Uri server, KestrelServerLimits limits, string pub
     ];
 
     private static readonly string[] EventIds =
-        ["0", "1", "-1", "3", "9223372036854775807", "9223372036854775808", "abc", "", "1.5", " 2", "00000000000000000000001"];
+        ["0", "1", "-1", "3", "9223372036854775807", "9223372036854775808", "abc", "", "1.5", " 2", "00000000000000000000001",
+         "fuzz-0=1,fuzz-1=2", "fuzz-0=9223372036854775808", "fuzz-2=-1", "=", ",,", "fuzz-3==1", "fuzz-0=1,fuzz-0=2"];
 
     private static readonly string[] Unicode = ["é", "日本", "😀", "\u202E", "\u0000", "\u200B", "ｆｕｌｌ"];
 
@@ -380,8 +381,9 @@ public sealed class FuzzCases(Uri server, KestrelServerLimits limits, string pub
         return $"/connections/{id}/activity{Query(r)}";
     }
 
-    private static string Path(Random r) => r.Next(17) switch
+    private static string Path(Random r) => r.Next(19) switch
     {
+        > 16 => Pick(r, ["/events", "/events/", "/EVENTS", "/events/x"]),
         14 => ActivityTarget(r),
         15 => $"/groups/{Room(r)}",
         16 => $"/groups/{Room(r)}/events",
@@ -420,13 +422,20 @@ public sealed class FuzzCases(Uri server, KestrelServerLimits limits, string pub
 
     private static string QueryPair(Random r) => r.Next(7) switch
     {
-        6 => $"activity={Pick(r, Counts)}",
+        6 => r.Next(2) == 0 ? $"rooms={RoomList(r)}" : $"activity={Pick(r, Counts)}",
         0 => $"top={Pick(r, Tops)}",
         1 => $"viewer={QueryValue(r)}",
         2 => $"count={Pick(r, Counts)}",
         3 => $"lastEventId={Uri.EscapeDataString(Pick(r, EventIds))}",
         4 => $"{QueryValue(r)}={QueryValue(r)}",
         _ => Pick(r, ["=", "&", "top", "viewer", "count=", "%", "a=%zz", "top=1&top=2", "count=true&count=false", "viewer=a&viewer=b"]),
+    };
+
+    /// <summary>Lists for <c>/events?rooms=</c>: 0 to 22 names (valid, odd, repeated), or an odd list.</summary>
+    private static string RoomList(Random r) => r.Next(5) switch
+    {
+        0 => Pick(r, ["", ",", "a,", ",a", "a,,b", "a,a", "a%2Cb", "a=1,b", "a;b", "%2C%2C"]),
+        _ => string.Join(Pick(r, [",", ",", ",", "%2C"]), Enumerable.Range(0, r.Next(23)).Select(_ => Room(r))),
     };
 
     private static string QueryValue(Random r) => r.Next(7) switch

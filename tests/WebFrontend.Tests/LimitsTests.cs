@@ -131,6 +131,26 @@ public sealed class LimitsTests(LimitedFactory factory) : IClassFixture<LimitedF
     }
 }
 
+/// <summary>A multiplexed stream against <c>Limits:MaxStreams</c>, on a service of its own (its streams do not crowd the other limits tests).</summary>
+public sealed class MultiRoomLimitsTests(LimitedFactory factory) : IClassFixture<LimitedFactory>
+{
+    [Fact]
+    public async Task SeveralRoomsOnOneStream_CountOnceAgainstMaxStreams()
+    {
+        var rooms = Enumerable.Range(0, 5).Select(_ => $"room-{Guid.NewGuid():N}").ToArray();
+        var client = factory.CreateStreamingClient();
+        await using var multiplexed = await SseReader.OpenAsync(client, $"/events?rooms={string.Join(',', rooms)}");
+        await using var second = await SseReader.OpenAsync(client, $"/rooms/{rooms[0]}/events");
+        await using var third = await SseReader.OpenAsync(client, $"/events?rooms={rooms[1]},{rooms[2]}");
+
+        using var refused = await client.GetAsync($"/events?rooms={rooms[3]}", HttpCompletionOption.ResponseHeadersRead);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.NotNull(refused.Headers.RetryAfter?.Delta);
+        Assert.Equal(2, (await multiplexed.WaitForPresenceAsync(counts => counts.Room == rooms[0] && counts.Connections == 2)).Connections);
+    }
+}
+
 /// <summary>The service allowing bursts of two publishes per key and two stream opens per address, then one a second.</summary>
 public sealed class RateLimitedFactory : PresenceFactory
 {

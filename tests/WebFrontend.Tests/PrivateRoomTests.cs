@@ -208,6 +208,32 @@ public sealed class PrivateRoomTests(PrivateRoomsFactory factory) : IClassFixtur
     }
 
     [Fact]
+    public async Task SeveralRooms_EveryPrivateRoomListedNeedsTheToken_401Without_403IfOneIsNotAllowed()
+    {
+        var (allowed, other, open) = (NewRoom(), NewRoom("team-"), $"public-{Guid.NewGuid():N}");
+        var url = $"/events?rooms={open},{allowed},{other}";
+
+        await AssertProblemAsync(await GetAsync(url, token: null), HttpStatusCode.Unauthorized);
+        await AssertProblemAsync(await GetAsync(url, Token([allowed])), HttpStatusCode.Forbidden);
+        await AssertProblemAsync(await GetAsync($"/events?rooms={open},{allowed}", Token([other])), HttpStatusCode.Forbidden);
+
+        using var response = await GetAsync(url, Token([allowed, "team-*"]));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await using var publicOnly = await SseReader.OpenAsync(_client, $"/events?rooms={open}");
+        Assert.Equal(open, (await publicOnly.WaitForPresenceAsync(_ => true)).Room);
+    }
+
+    [Fact]
+    public async Task SeveralRooms_StreamEndsWhenItsTokenExpires()
+    {
+        var (room, open) = (NewRoom(), $"public-{Guid.NewGuid():N}");
+        await using var stream = await SseReader.OpenAsync(_client, $"/events?rooms={open},{room}&access_token={Token([room], TimeSpan.FromSeconds(2))}");
+        await stream.WaitForPresenceAsync(p => p.Room == room && p.Connections == 1);
+
+        await Assert.ThrowsAsync<EndOfStreamException>(() => stream.WaitForAsync(_ => false, TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
     public async Task Stream_EndsWhenItsTokenExpires()
     {
         var room = NewRoom();

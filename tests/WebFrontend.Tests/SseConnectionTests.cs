@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.IO.Pipelines;
 using System.Text;
+using Presence.Grains.Interfaces;
 using Presence.WebFrontend.Sse;
 using static Presence.WebFrontend.Tests.PipeText;
 
@@ -54,6 +56,49 @@ public sealed class SseConnectionTests
         await run.WaitAsync(WaitLimit);
     }
 
+    [Fact]
+    public async Task Multiplexed_WhileBehind_FeedEventsWaitInOrderWithEveryRoomsPosition_CountsCollapsePerRoom()
+    {
+        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 16, resumeWriterThreshold: 1));
+        var connection = new SseConnection(Guid.NewGuid(), "viewer", counted: true, new PendingLimit(10, 1 << 20), new StreamRooms(["a", "b"]));
+        connection.SkipFeedEventsThrough(4, slot: 0);
+        using var stop = new CancellationTokenSource();
+        var run = connection.RunAsync(pipe.Writer, stop.Token);
+
+        connection.Post(await MultiplexedAsync("a", 5), isFeedEvent: true, "a"); // past the pause threshold: what follows waits
+        connection.Post(Count(1), isFeedEvent: false, "a");
+        connection.Post(await MultiplexedAsync("b", 1), isFeedEvent: true, "b");
+        connection.Post(Count(7), isFeedEvent: false, "b");
+        connection.Post(Count(2), isFeedEvent: false, "a");
+        connection.Post(await MultiplexedAsync("a", 4), isFeedEvent: true, "a"); // had already
+        connection.Post(await MultiplexedAsync("b", 2), isFeedEvent: true, "b");
+
+        Assert.Equal(
+            """
+            id: a=5,b=0
+            event: message
+            data: {"room":"a","id":"5","data":5}
+
+            id: a=5,b=1
+            event: message
+            data: {"room":"b","id":"1","data":1}
+
+            id: a=5,b=2
+            event: message
+            data: {"room":"b","id":"2","data":2}
+
+            count: 2
+
+            count: 7
+
+
+            """.ReplaceLineEndings("\n"),
+            await ReadUntilAsync(pipe.Reader, "count: 7\n\n"));
+
+        await stop.CancelAsync();
+        await run.WaitAsync(WaitLimit);
+    }
+
     [Theory]
     [InlineData(2, 1 << 20)]
     [InlineData(100, 10)] // each frame here is 7 bytes: the second one waiting is past 10
@@ -88,6 +133,13 @@ public sealed class SseConnectionTests
 
     internal static SseConnection NewConnection(int maxPendingEvents, long maxPendingBytes = 1 << 20) =>
         new(Guid.NewGuid(), "viewer", counted: true, new PendingLimit(maxPendingEvents, maxPendingBytes));
+
+    private static async Task<SseFrame> MultiplexedAsync(string room, long id)
+    {
+        var frame = await SseFrame.FeedAsync(new FeedEvent(room, id, "message", id.ToString(CultureInfo.InvariantCulture)));
+        await frame.PrepareMultiplexedAsync(room);
+        return frame;
+    }
 
     private static SseFrame Feed(long id) => new(id, Encoding.UTF8.GetBytes($"id: {id}\n\n"));
 

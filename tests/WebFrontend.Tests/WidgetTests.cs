@@ -64,34 +64,49 @@ public sealed class WidgetTests(WidgetFixture fixture) : ChromiumTests, IClassFi
     }
 
     [Fact]
-    public async Task EmbeddedOnAnotherOrigin_AHiddenPageIsAway_AfterItsIdleSeconds_AndBackWhenShown()
+    public async Task EmbeddedOnAnotherOrigin_AHiddenPageIsAway_InEachOfItsRooms_AfterItsIdleSeconds_AndBackWhenShown()
     {
-        var room = NewRoom();
-        var url = fixture.Pages.PageUrl(Server.Address, room) + "&idle=1";
+        string[] rooms = [NewRoom(), NewRoom()];
+        var url = fixture.Pages.PageUrl(Server.Address, rooms) + "&idle=1";
         await using var hiding = await Browser.NewContextAsync();
         await hiding.AddInitScriptAsync(BrowserTests.VisibilityControl);
         var hidden = await hiding.NewPageAsync();
+        var reports = new List<string>();
+        hidden.Request += (_, request) =>
+        {
+            if (request.Method == "POST")
+            {
+                lock (reports)
+                {
+                    reports.Add(request.Url);
+                }
+            }
+        };
         await hidden.GotoAsync(url);
         await using var watching = await Browser.NewContextAsync();
         var other = await watching.NewPageAsync();
         await other.GotoAsync(url);
-        var element = other.Locator("[data-presence-room]");
-        await Expect(element).ToHaveTextAsync("2 watching");
+        var elements = other.Locator("[data-presence-room]");
+        await Expect(elements).ToHaveTextAsync(["2 watching", "2 watching"]);
 
-        // The report is a cross-origin POST with a bearer token: the browser asks (CORS preflight) first.
+        // The report is a cross-origin POST with a bearer token: the browser asks (CORS preflight)
+        // first. One report for the page's one stream moves idle in both of its rooms.
         await hidden.EvaluateAsync("setHidden(true)");
-        await Expect(element).ToHaveTextAsync("2 watching · 1 away");
-        await Expect(hidden.Locator("[data-presence-room]")).ToHaveTextAsync("2 watching · 1 away");
+        await Expect(elements).ToHaveTextAsync(["2 watching · 1 away", "2 watching · 1 away"]);
+        await Expect(hidden.Locator("[data-presence-room]")).ToHaveTextAsync(["2 watching · 1 away", "2 watching · 1 away"]);
+        lock (reports)
+        {
+            Assert.Matches("/connections/[0-9a-f]{32}/activity$", Assert.Single(reports));
+        }
 
         await hidden.EvaluateAsync("setHidden(false)");
-        await Expect(element).ToHaveTextAsync("2 watching");
+        await Expect(elements).ToHaveTextAsync(["2 watching", "2 watching"]);
     }
 
     [Fact]
-    public async Task TwoElementsForOneRoom_OpenOneConnection()
+    public async Task SeveralRoomsOnAPage_OpenOneStream_CountedOnceInEachRoom()
     {
-        var room = NewRoom();
-        var otherRoom = NewRoom();
+        var rooms = Enumerable.Range(0, 5).Select(_ => NewRoom()).ToArray();
         await using var person = await Browser.NewContextAsync();
         var page = await person.NewPageAsync();
         var streams = new List<string>();
@@ -105,22 +120,73 @@ public sealed class WidgetTests(WidgetFixture fixture) : ChromiumTests, IClassFi
                 }
             }
         };
-        await page.GotoAsync(fixture.Pages.PageUrl(Server.Address, room, room, otherRoom));
+        // Two elements for the first room, one for each of the others.
+        await page.GotoAsync(fixture.Pages.PageUrl(Server.Address, [rooms[0], .. rooms]));
 
-        var elements = page.Locator($"[data-presence-room='{room}']");
-        await Expect(elements).ToHaveCountAsync(2);
-        await Expect(elements.Nth(0)).ToHaveTextAsync("1 watching");
-        await Expect(elements.Nth(1)).ToHaveTextAsync("1 watching");
-        await Expect(page.Locator($"[data-presence-room='{otherRoom}']")).ToHaveTextAsync("1 watching");
+        var first = page.Locator($"[data-presence-room='{rooms[0]}']");
+        await Expect(first).ToHaveCountAsync(2);
+        await Expect(first.Nth(1)).ToHaveTextAsync("1 watching");
+        foreach (var room in rooms)
+        {
+            await Expect(page.Locator($"[data-presence-room='{room}']").First).ToHaveTextAsync("1 watching");
+        }
 
+        string stream;
         lock (streams)
         {
-            Assert.Single(streams, url => url.Contains($"/rooms/{room}/events", StringComparison.Ordinal));
-            Assert.Single(streams, url => url.Contains($"/rooms/{otherRoom}/events", StringComparison.Ordinal));
+            stream = Assert.Single(streams);
         }
+        var query = System.Web.HttpUtility.ParseQueryString(new Uri(stream).Query);
+        Assert.Equal(rooms, query["rooms"]!.Split(','));
         using var client = Server.CreateClient();
-        var snapshot = await client.GetFromJsonAsync<PresenceCounts>($"/rooms/{room}");
-        Assert.Equal(1, snapshot!.Connections);
+        foreach (var room in rooms)
+        {
+            Assert.Equal(1, (await client.GetFromJsonAsync<PresenceCounts>($"/rooms/{room}"))!.Connections);
+        }
+    }
+
+    [Fact]
+    public async Task WatchAddedLater_ReopensTheStreamWhereItLeftOff_NoEventMissedOrTwice()
+    {
+        var (room, watched, added) = (NewRoom(), NewRoom(), NewRoom());
+        await using var person = await Browser.NewContextAsync();
+        var page = await person.NewPageAsync();
+        await page.GotoAsync(fixture.Pages.PageUrl(Server.Address, room));
+        await Expect(page.Locator("[data-presence-room]")).ToHaveTextAsync("1 watching");
+        using var client = Server.CreateClient();
+
+        var reopened = await page.RunAndWaitForRequestAsync(
+            () => page.EvaluateAsync("""
+                room => {
+                  window.seen = [];
+                  Presence.watch(room, { onEvent: (e) => window.seen.push(`${e.id}:${e.data.n}`) });
+                }
+                """, watched),
+            request => request.Url.Contains("/events?", StringComparison.Ordinal));
+        Assert.Contains($"rooms={room}%2C{watched}", reopened.Url, StringComparison.Ordinal);
+        await PresenceFactory.PublishAsync(client, watched, "message", new { n = 1 });
+        await page.WaitForFunctionAsync("window.seen.length === 1");
+
+        // Another room: the stream opens again, at its position in the rooms it had.
+        var again = await page.RunAndWaitForRequestAsync(
+            () => page.EvaluateAsync("room => { Presence.watch(room); }", added),
+            request => request.Url.Contains("/events?", StringComparison.Ordinal));
+        var query = System.Web.HttpUtility.ParseQueryString(new Uri(again.Url).Query);
+        Assert.Equal([room, watched, added], query["rooms"]!.Split(','));
+        Assert.Equal($"{room}=0,{watched}=1", query["lastEventId"]);
+        await PresenceFactory.PublishAsync(client, watched, "message", new { n = 2 });
+        await PresenceFactory.PublishAsync(client, added, "message", new { n = 1 });
+
+        await page.WaitForFunctionAsync("window.seen.length >= 2");
+        Assert.Equal(["1:1", "2:2"], await page.EvaluateAsync<string[]>("window.seen"));
+        await Expect(page.Locator("[data-presence-room]")).ToHaveTextAsync("1 watching");
+        // The streams it replaced have left: one connection in each room.
+        using var streaming = Server.CreateStreamingClient();
+        foreach (var name in new[] { room, watched, added })
+        {
+            await using var counts = await SseReader.OpenAsync(streaming, $"/rooms/{name}/events?count=false");
+            await counts.WaitForPresenceAsync(p => p.Connections == 1);
+        }
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
@@ -32,6 +33,17 @@ internal sealed class PublishBody
     [Description("Any JSON value, at most 64 KiB as compact JSON")]
     public JsonElement Data { get; init; }
 }
+
+/// <summary>What an event stream request brings beside its rooms: <c>viewer</c>, <c>count</c>, <c>activity</c>, <c>Last-Event-ID</c> (header or query), and the services that run it.</summary>
+internal readonly record struct StreamParameters(
+    [property: FromQuery(Name = "viewer")] string? Viewer,
+    [property: FromQuery(Name = "count")] string? Count,
+    [property: FromQuery(Name = "activity")] string? Activity,
+    [property: FromQuery(Name = "lastEventId")] string? LastEventId,
+    [property: FromHeader(Name = "Last-Event-ID")] string? LastEventIdHeader,
+    HttpContext Context,
+    RoomEventStream Stream,
+    StreamAdmission Admission);
 
 internal static class RoomsApi
 {
@@ -81,6 +93,21 @@ internal static class RoomsApi
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+        app.MapGet("/events", StreamRoomsAsync).LimitStreamOpens(app.ServiceProvider).RequireCors(WidgetApi.CorsPolicy)
+            .WithTags("Rooms")
+            .WithName("StreamSeveralRooms")
+            .WithSummary($"Several rooms on one event stream (rooms: 1 to {StreamRooms.MaxRooms} distinct room names, comma-separated)")
+            .WithDescription("retry, then every room's current counts at once (each with id: the stream's position in every room, a=12,b=7); "
+                + "with activity=true, 'connection' with the connection's id and activity token (reports apply to every room of the stream); "
+                + "with Last-Event-ID (header, or lastEventId) each room's feed events after its position; then live 'presence' events (no id), "
+                + "feed events (id: <positions>, event: <type>, data: {\"room\",\"id\",\"data\"}), 'gap' events ({\"room\",\"from\",\"to\"}) and ': keep-alive' comments.")
+            .Produces<string>(StatusCodes.Status200OK, "text/event-stream")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
@@ -143,45 +170,90 @@ internal static class RoomsApi
             room, counts.Watching, counts.Connections, counts.Version, last.ToString(CultureInfo.InvariantCulture), counts.Idle));
     }
 
-    private static async Task<IResult> StreamEventsAsync(
-        string room,
-        string? viewer,
-        string? count,
-        string? activity,
-        string? lastEventId,
-        [FromHeader(Name = "Last-Event-ID")] string? lastEventIdHeader,
-        HttpContext context,
-        RoomEventStream stream,
-        StreamAdmission admission)
+    /// <summary>Not async: the one state machine held for the stream's life is <see cref="StreamAsync"/>'s.</summary>
+    private static Task<IResult> StreamEventsAsync(string room, [AsParameters] StreamParameters parameters) =>
+        ParseStreamRequest([room], multiplexed: false, parameters, out var problem) is { } request
+            ? StreamAsync(request, parameters)
+            : Task.FromResult<IResult>(problem!);
+
+    private static Task<IResult> StreamRoomsAsync(string? rooms, [AsParameters] StreamParameters parameters, PrivateRooms privateRooms)
     {
+        if (ParseRoomList(rooms, out var names) is { } invalidList)
+        {
+            return Task.FromResult<IResult>(invalidList);
+        }
+        if (ParseStreamRequest(names, multiplexed: true, parameters, out var problem) is not { } request)
+        {
+            return Task.FromResult<IResult>(problem!);
+        }
+        return names.Any(privateRooms.IsPrivate)
+            ? AuthorizeAndStreamAsync(request, names.Where(privateRooms.IsPrivate), parameters)
+            : StreamAsync(request, parameters);
+    }
+
+    private static async Task<IResult> AuthorizeAndStreamAsync(StreamRequest request, IEnumerable<string> privateRooms, StreamParameters parameters) =>
+        await PrivateRooms.AuthorizeAsync(parameters.Context, privateRooms) ?? await StreamAsync(request, parameters);
+
+    /// <summary><c>rooms</c>: 1 to <see cref="StreamRooms.MaxRooms"/> distinct valid room names, comma-separated; null if so, else the 400.</summary>
+    private static ProblemHttpResult? ParseRoomList(string? rooms, out ImmutableArray<string> names)
+    {
+        names = rooms is null ? [] : [.. rooms.Split(',')];
+        var detail = names.Length switch
+        {
+            0 => $"'rooms' is required: 1 to {StreamRooms.MaxRooms} room names, comma-separated.",
+            > StreamRooms.MaxRooms => $"At most {StreamRooms.MaxRooms} rooms on one stream; {names.Length} were given.",
+            _ => names.FirstOrDefault(name => !RoomName.IsValid(name)) is { } invalid
+                ? $"'{Shorten(invalid)}' is not a room name: a room name is {RoomName.Rule}."
+                : names.Distinct(StringComparer.Ordinal).Count() < names.Length ? "A room is listed more than once." : null,
+        };
+        return detail is null ? null : Problem(StatusCodes.Status400BadRequest, "Invalid 'rooms'", detail);
+    }
+
+    private static string Shorten(string text) => text.Length <= 130 ? text : $"{text[..130]}...";
+
+    /// <summary>The stream a client asked for, or (null) the 400 for a bad <c>viewer</c>, <c>count</c> or <c>activity</c>.</summary>
+    private static StreamRequest? ParseStreamRequest(
+        ImmutableArray<string> rooms, bool multiplexed, StreamParameters parameters, out ProblemHttpResult? problem)
+    {
+        var (viewer, count) = (parameters.Viewer, parameters.Count);
+        problem = null;
         if (viewer is not null && (viewer.Length is 0 or > MaxViewerIdLength || viewer.Any(char.IsControl)))
         {
-            return Problem(StatusCodes.Status400BadRequest, "Invalid 'viewer'",
+            problem = Problem(StatusCodes.Status400BadRequest, "Invalid 'viewer'",
                 $"'viewer' must be 1 to {MaxViewerIdLength} characters without control characters.");
+            return null;
         }
         var counted = true;
         if (count is not null && !bool.TryParse(count, out counted))
         {
-            return Problem(StatusCodes.Status400BadRequest, "Invalid 'count'", "'count' must be 'true' or 'false'.");
+            problem = Problem(StatusCodes.Status400BadRequest, "Invalid 'count'", "'count' must be 'true' or 'false'.");
+            return null;
         }
         var reportsActivity = false;
-        if (activity is not null && !bool.TryParse(activity, out reportsActivity))
+        if (parameters.Activity is { } activity && !bool.TryParse(activity, out reportsActivity))
         {
-            return Problem(StatusCodes.Status400BadRequest, "Invalid 'activity'", "'activity' must be 'true' or 'false'.");
+            problem = Problem(StatusCodes.Status400BadRequest, "Invalid 'activity'", "'activity' must be 'true' or 'false'.");
+            return null;
         }
         if (reportsActivity && !counted)
         {
-            return Problem(StatusCodes.Status400BadRequest, "Invalid 'activity'", "'activity=true' needs a counted stream: an uncounted one cannot be idle.");
+            problem = Problem(StatusCodes.Status400BadRequest, "Invalid 'activity'", "'activity=true' needs a counted stream: an uncounted one cannot be idle.");
+            return null;
         }
+        return new StreamRequest(rooms, multiplexed, viewer, counted, parameters.LastEventIdHeader ?? parameters.LastEventId, reportsActivity);
+    }
 
+    /// <summary>Runs the stream if this front end lets it in; it counts once against <c>Limits:MaxStreams</c>, however many rooms it serves.</summary>
+    private static async Task<IResult> StreamAsync(StreamRequest request, StreamParameters parameters)
+    {
+        var (context, admission) = (parameters.Context, parameters.Admission);
         if (Refused(context, admission) is { } refused)
         {
             return refused;
         }
         try
         {
-            await stream.RunAsync(context, room,
-                new StreamRequest(viewer, counted, ParseLastEventId(lastEventIdHeader ?? lastEventId), PrivateRooms.ExpiresAt(context), reportsActivity));
+            await parameters.Stream.RunAsync(context, request);
         }
         finally
         {
@@ -204,10 +276,6 @@ internal static class RoomsApi
         context.Response.Headers.Connection = "close";
         return RetryLater.Problem(context.Response, StatusCodes.Status503ServiceUnavailable, title, ClusterUnavailableHandler.RetryAfterSeconds, detail);
     }
-
-    /// <summary>Anything but a whole number is "no replay": a client's stale or odd id never fails the stream.</summary>
-    private static long? ParseLastEventId(string? value) =>
-        long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;
 
     private static async Task<IResult> PublishAsync(string room, HttpContext context, IGrainFactory grains)
     {

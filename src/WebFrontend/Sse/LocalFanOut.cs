@@ -98,7 +98,9 @@ internal abstract partial class LocalFanOut
     /// Every <see cref="PostsBetweenYields"/> posts the fan-out lets the socket sends it queued run:
     /// each write holds a 4 KB block of Kestrel's memory pool until its send completes, and a pool
     /// that once held a block for every connection of a room keeps them (it shrinks by about 1% per
-    /// 10 s). The deliveries are counted once per fan-out, not per connection.
+    /// 10 s). The deliveries are counted once per fan-out, not per connection. Single-room
+    /// connections all get the same bytes; the first multiplexed one has the feed frame's
+    /// multiplexed body encoded, once, and every other multiplexed one shares it.
     /// </summary>
     protected async Task PostToAllAsync(SseFrame frame, bool isFeedEvent)
     {
@@ -108,7 +110,11 @@ internal abstract partial class LocalFanOut
         {
             if (order <= attachedBefore)
             {
-                connection.Post(frame, isFeedEvent);
+                if (isFeedEvent && connection.Multiplexed)
+                {
+                    await frame.PrepareMultiplexedAsync(Name);
+                }
+                connection.Post(frame, isFeedEvent, Name);
                 if (++posted % PostsBetweenYields == 0)
                 {
                     await Task.Yield();

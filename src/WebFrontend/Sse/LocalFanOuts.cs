@@ -10,8 +10,12 @@ internal abstract class LocalFanOuts<T>
 
     public ICollection<T> All => _all.Values;
 
-    /// <summary>Every local connection of every one of them, enumerated live.</summary>
-    public IEnumerable<SseConnection> Connections => _all.SelectMany(entry => entry.Value.Connections);
+    /// <summary>
+    /// Every local connection of every one of them, enumerated live; a multiplexed connection,
+    /// attached to several rooms, once (by its first room).
+    /// </summary>
+    public IEnumerable<SseConnection> Connections =>
+        _all.SelectMany(entry => entry.Value.Connections.Where(connection => connection.IsListedIn(entry.Key)));
 
     /// <summary>Adds the connection, subscribing to the streams if it is the first.</summary>
     public async Task<T> AttachAsync(string name, SseConnection connection)
@@ -40,6 +44,15 @@ internal abstract class LocalFanOuts<T>
             {
                 return fanOut;
             }
+        }
+    }
+
+    /// <summary>Takes the connection out of the one it was attached to, if it was (one is not dropped while it has a connection).</summary>
+    public void Detach(string name, SseConnection connection)
+    {
+        if (_all.TryGetValue(name, out var fanOut))
+        {
+            fanOut.Remove(connection);
         }
     }
 

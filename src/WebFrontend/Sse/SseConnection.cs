@@ -14,8 +14,10 @@ internal readonly record struct PendingLimit(int Events, long Bytes);
 /// collapse to the latest, keep-alives to one, and feed events queue up to a bound past which the
 /// connection is ended (its client reconnects with Last-Event-ID and replays the rest). The bound
 /// is in events and in bytes; the frames themselves are shared by every connection they go to.
+/// A multiplexed connection (several rooms, <paramref name="rooms"/>) keeps its place and waiting
+/// counts per room in that object instead; a single-room connection has none.
 /// </summary>
-internal sealed class SseConnection(Guid id, string viewerId, bool counted, PendingLimit pendingLimit)
+internal sealed class SseConnection(Guid id, string viewerId, bool counted, PendingLimit pendingLimit, StreamRooms? rooms = null)
 {
     private readonly Lock _gate = new();
     private readonly Queue<SseFrame> _feed = new();
@@ -43,20 +45,35 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, Pend
 
     public Member Member => new(Id, ViewerId);
 
-    /// <summary>Which tick of the keep-alive interval writes this connection's comment.</summary>
-    public int KeepAliveSlice { get; } = (int)((uint)id.GetHashCode() % KeepAliveService.Slices);
+    /// <summary>Which tick of the keep-alive interval writes this connection's comment (computed: no field per connection).</summary>
+    public int KeepAliveSlice => (int)((uint)Id.GetHashCode() % KeepAliveService.Slices);
 
-    public void Post(SseFrame frame, bool isFeedEvent)
+    /// <summary>Serves several rooms (<c>GET /events?rooms=</c>): feed frames need their multiplexed body.</summary>
+    public bool Multiplexed => rooms is not null;
+
+    /// <summary>
+    /// Whether the keep-alive and shutdown passes, which go over every room's connections, take
+    /// this connection in <paramref name="room"/>: a multiplexed one only in its first room, so once.
+    /// </summary>
+    public bool IsListedIn(string room) => rooms is null || rooms.Names[0] == room;
+
+    /// <summary>Posts a frame of <paramref name="room"/> (which only a multiplexed connection needs to know).</summary>
+    public void Post(SseFrame frame, bool isFeedEvent, string? room = null)
     {
         lock (_gate)
         {
+            var slot = room is null ? 0 : rooms?.SlotOf(room) ?? 0;
             if (_writer is { } writer && !_flushing)
             {
-                Send(writer, frame, isFeedEvent);
+                Send(writer, frame, isFeedEvent, slot);
             }
             else if (!isFeedEvent)
             {
-                if (_presence is null || frame.Position > _presence.Position)
+                if (rooms is not null)
+                {
+                    rooms.KeepLatestPresence(slot, frame);
+                }
+                else if (_presence is null || frame.Position > _presence.Position)
                 {
                     _presence = frame;
                 }
@@ -64,6 +81,7 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, Pend
             else if (_feed.Count < pendingLimit.Events && _pendingFeedBytes + frame.Utf8.Length <= pendingLimit.Bytes)
             {
                 _feed.Enqueue(frame);
+                rooms?.PendingSlots.Enqueue(slot);
                 _pendingFeedBytes += frame.Utf8.Length;
             }
             else
@@ -96,7 +114,7 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, Pend
             }
             else if (_writer is { } writer && !_flushing)
             {
-                Send(writer, frame: null, isFeedEvent: false);
+                Send(writer, frame: null, isFeedEvent: false, slot: 0);
             }
             else
             {
@@ -105,20 +123,41 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, Pend
         }
     }
 
-    public void SkipFeedEventsThrough(long id)
+    /// <summary>The client has every feed event of the room in <paramref name="slot"/> up to <paramref name="id"/>.</summary>
+    public void SkipFeedEventsThrough(long id, int slot = 0)
     {
         lock (_gate)
         {
-            _lastFeedId = Math.Max(_lastFeedId, id);
+            if (rooms is not null)
+            {
+                rooms.SkipFeedEventsThrough(slot, id);
+            }
+            else
+            {
+                _lastFeedId = Math.Max(_lastFeedId, id);
+            }
         }
     }
 
     /// <summary>Writes a frame before the connection runs: the opening snapshot and the replayed history.</summary>
-    public void WriteNow(PipeWriter writer, SseFrame frame, bool isFeedEvent)
+    public void WriteNow(PipeWriter writer, SseFrame frame, bool isFeedEvent, int slot = 0)
     {
         lock (_gate)
         {
-            Write(writer, frame, isFeedEvent);
+            Write(writer, frame, isFeedEvent, slot);
+        }
+    }
+
+    /// <summary>
+    /// A multiplexed stream's opening snapshot of a room: with an <c>id:</c> line, its starting
+    /// position in every room, so that a client that reconnects before any feed event resumes exactly.
+    /// </summary>
+    public void WriteOpeningNow(PipeWriter writer, SseFrame snapshot, int slot)
+    {
+        lock (_gate)
+        {
+            rooms?.WriteId(writer);
+            Write(writer, snapshot, isFeedEvent: false, slot);
         }
     }
 
@@ -142,7 +181,7 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, Pend
     }
 
     /// <summary>Under the lock: writes one frame (a keep-alive if null) and flushes it.</summary>
-    private void Send(PipeWriter writer, SseFrame? frame, bool isFeedEvent)
+    private void Send(PipeWriter writer, SseFrame? frame, bool isFeedEvent, int slot)
     {
         try
         {
@@ -152,7 +191,7 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, Pend
             }
             else
             {
-                Write(writer, frame, isFeedEvent);
+                Write(writer, frame, isFeedEvent, slot);
             }
             Flush(writer);
         }
@@ -211,11 +250,16 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, Pend
         _pendingFeedBytes = 0;
         while (_feed.TryDequeue(out var frame))
         {
-            wrote |= Write(writer, frame, isFeedEvent: true);
+            wrote |= Write(writer, frame, isFeedEvent: true, rooms?.PendingSlots.Dequeue() ?? 0);
         }
-        if (_presence is not null)
+        if (rooms is not null)
         {
-            wrote |= Write(writer, _presence, isFeedEvent: false);
+            wrote |= rooms.WritePendingPresence(writer);
+            _wroteSinceKeepAlive |= wrote;
+        }
+        else if (_presence is not null)
+        {
+            wrote |= Write(writer, _presence, isFeedEvent: false, slot: 0);
             _presence = null;
         }
         if (_keepAlive)
@@ -281,15 +325,25 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, Pend
     }
 
     /// <summary>Skips what this connection has already had: replay and live delivery overlap on purpose.</summary>
-    private bool Write(PipeWriter writer, SseFrame frame, bool isFeedEvent)
+    private bool Write(PipeWriter writer, SseFrame frame, bool isFeedEvent, int slot)
     {
-        ref var last = ref isFeedEvent ? ref _lastFeedId : ref _lastPresenceVersion;
-        if (frame.Position <= last)
+        if (rooms is not null)
         {
-            return false;
+            if (!rooms.Write(writer, frame, isFeedEvent, slot))
+            {
+                return false;
+            }
         }
-        last = frame.Position;
-        writer.Write(frame.Utf8.Span);
+        else
+        {
+            ref var last = ref isFeedEvent ? ref _lastFeedId : ref _lastPresenceVersion;
+            if (frame.Position <= last)
+            {
+                return false;
+            }
+            last = frame.Position;
+            writer.Write(frame.Utf8.Span);
+        }
         _wroteSinceKeepAlive = true;
         return true;
     }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Net.ServerSentEvents;
 using System.Text;
@@ -9,8 +10,10 @@ namespace Presence.WebFrontend.Sse;
 /// <summary>
 /// One SSE frame, encoded once and written as is to every connection that gets it.
 /// <see cref="Position"/> orders frames of one kind: the presence version, or the feed event id.
+/// A feed or gap frame also has a body for multiplexed streams (<c>GET /events?rooms=</c>), encoded
+/// the first time one of them gets the frame; each writes its own <c>id:</c> line before it.
 /// </summary>
-internal sealed class SseFrame(long position, ReadOnlyMemory<byte> utf8, DateTimeOffset? publishedAt = null)
+internal sealed class SseFrame(long position, ReadOnlyMemory<byte> utf8, DateTimeOffset? publishedAt = null, object? source = null)
 {
     public const string PresenceType = "presence";
     public const string GapType = "gap";
@@ -25,6 +28,13 @@ internal sealed class SseFrame(long position, ReadOnlyMemory<byte> utf8, DateTim
 
     /// <summary>A feed event's publish time (the feed grain's clock), for the publish-to-delivery latency.</summary>
     public DateTimeOffset? PublishedAt { get; } = publishedAt;
+
+    /// <summary>
+    /// A feed event as a multiplexed stream writes it after its <c>id:</c> line: <c>event: &lt;type&gt;</c>,
+    /// data <c>{"room","id","data"}</c>; a gap as <c>{"room","from","to"}</c>. Empty until
+    /// <see cref="PrepareMultiplexedAsync"/>; presence frames are written as they are.
+    /// </summary>
+    public ReadOnlyMemory<byte> MultiplexedBody { get; private set; }
 
     public static ReadOnlyMemory<byte> Retry(int milliseconds) =>
         Encoding.UTF8.GetBytes($"retry: {milliseconds.ToString(CultureInfo.InvariantCulture)}\n\n");
@@ -41,19 +51,55 @@ internal sealed class SseFrame(long position, ReadOnlyMemory<byte> utf8, DateTim
         EncodeAsync(feedEvent.Id, new SseItem<string>(feedEvent.Data, feedEvent.Type)
         {
             EventId = feedEvent.Id.ToString(CultureInfo.InvariantCulture),
-        }, feedEvent.PublishedAt);
+        }, feedEvent.PublishedAt, feedEvent);
 
     /// <summary>A connection's id and activity token, for that connection alone.</summary>
     public static Task<SseFrame> ConnectionAsync(Guid id, string token) =>
         EncodeAsync(0, new SseItem<string>(JsonSerializer.Serialize(new { id = id.ToString("N"), token }, JsonSerializerOptions.Web), ConnectionType));
 
     public static Task<SseFrame> GapAsync(FeedGap gap) =>
-        EncodeAsync(gap.To, new SseItem<string>(JsonSerializer.Serialize(gap, JsonSerializerOptions.Web), GapType));
+        EncodeAsync(gap.To, new SseItem<string>(JsonSerializer.Serialize(gap, JsonSerializerOptions.Web), GapType), source: gap);
 
-    private static async Task<SseFrame> EncodeAsync(long position, SseItem<string> item, DateTimeOffset? publishedAt = null)
+    /// <summary>Encodes <see cref="MultiplexedBody"/> once (a feed or gap frame of <paramref name="room"/>); completes at once when done already.</summary>
+    public ValueTask PrepareMultiplexedAsync(string room) =>
+        MultiplexedBody.IsEmpty ? EncodeMultiplexedAsync(room) : ValueTask.CompletedTask;
+
+    private async ValueTask EncodeMultiplexedAsync(string room)
+    {
+        var item = source switch
+        {
+            FeedEvent feedEvent => new SseItem<string>(MultiplexedEventData(room, feedEvent), feedEvent.Type),
+            FeedGap gap => new SseItem<string>(JsonSerializer.Serialize(new MultiplexedGap(room, gap.From, gap.To), JsonSerializerOptions.Web), GapType),
+            _ => throw new InvalidOperationException("Only feed and gap frames have a multiplexed body."),
+        };
+        MultiplexedBody = await EncodeAsync(item);
+    }
+
+    /// <summary><c>{"room","id","data"}</c>, the id a string as in the publish answer, the data the event's JSON as published.</summary>
+    private static string MultiplexedEventData(string room, FeedEvent feedEvent)
+    {
+        var buffer = new ArrayBufferWriter<byte>(feedEvent.Data.Length + room.Length + 48);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("room", room);
+            json.WriteString("id", feedEvent.Id.ToString(CultureInfo.InvariantCulture));
+            json.WritePropertyName("data");
+            json.WriteRawValue(feedEvent.Data, skipInputValidation: true);
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private static async Task<SseFrame> EncodeAsync(long position, SseItem<string> item, DateTimeOffset? publishedAt = null, object? source = null) =>
+        new(position, await EncodeAsync(item), publishedAt, source);
+
+    private static async Task<byte[]> EncodeAsync(SseItem<string> item)
     {
         using var buffer = new MemoryStream();
         await SseFormatter.WriteAsync(new[] { item }.ToAsyncEnumerable(), buffer);
-        return new SseFrame(position, buffer.ToArray(), publishedAt);
+        return buffer.ToArray();
     }
+
+    private sealed record MultiplexedGap(string Room, long From, long To);
 }

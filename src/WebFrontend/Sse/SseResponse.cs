@@ -11,6 +11,15 @@ internal static class SseResponse
     /// <summary>Sends the headers, the <c>retry:</c> line and the first frame (a snapshot) at once.</summary>
     public static async Task<PipeWriter> OpenAsync(HttpContext context, ReadOnlyMemory<byte> retry, SseConnection connection, SseFrame snapshot)
     {
+        var writer = Start(context, retry);
+        connection.WriteNow(writer, snapshot, isFeedEvent: false);
+        await writer.FlushAsync(context.RequestAborted);
+        return writer;
+    }
+
+    /// <summary>Sets the headers and writes the <c>retry:</c> line (not flushed): the opening frames follow it.</summary>
+    public static PipeWriter Start(HttpContext context, ReadOnlyMemory<byte> retry)
+    {
         var response = context.Response;
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
@@ -18,8 +27,6 @@ internal static class SseResponse
         context.Features.GetRequiredFeature<IHttpResponseBodyFeature>().DisableBuffering();
         var writer = response.BodyWriter;
         writer.Write(retry.Span);
-        connection.WriteNow(writer, snapshot, isFeedEvent: false);
-        await writer.FlushAsync(context.RequestAborted);
         return writer;
     }
 

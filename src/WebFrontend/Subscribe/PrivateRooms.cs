@@ -51,9 +51,12 @@ internal sealed class PrivateRooms(IOptions<PrivateRoomsOptions> options) : IEnd
             ? AuthorizeAsync(context, room, next)
             : next(context);
 
-    private static async ValueTask<object?> AuthorizeAsync(EndpointFilterInvocationContext context, string room, EndpointFilterDelegate next)
+    /// <summary>
+    /// Null if one token (from the request) allows every one of <paramref name="privateRooms"/>;
+    /// otherwise the 401 or 403 to answer. Remembers when the token expires (<see cref="ExpiresAt"/>).
+    /// </summary>
+    public static async Task<IResult?> AuthorizeAsync(HttpContext http, IEnumerable<string> privateRooms)
     {
-        var http = context.HttpContext;
         var result = await http.AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme);
         if (!result.Succeeded)
         {
@@ -61,13 +64,16 @@ internal sealed class PrivateRooms(IOptions<PrivateRoomsOptions> options) : IEnd
             return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "A subscribe token is required",
                 detail: "Private rooms need a valid, unexpired token: 'Authorization: Bearer <token>' or '?access_token=<token>'.");
         }
-        if (!Grants(result.Principal, RoomsClaim, room))
+        if (privateRooms.FirstOrDefault(room => !Grants(result.Principal, RoomsClaim, room)) is { } refused)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "This token is not for this room");
+            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "This token is not for this room", detail: $"Room '{refused}'.");
         }
         http.Items[ExpiresKey] = result.Properties.ExpiresUtc;
-        return await next(context);
+        return null;
     }
+
+    private static async ValueTask<object?> AuthorizeAsync(EndpointFilterInvocationContext context, string room, EndpointFilterDelegate next) =>
+        await AuthorizeAsync(context.HttpContext, [room]) ?? await next(context);
 
     /// <summary>Whether the token's <paramref name="claim"/> lists the room, or a prefix of it ending in <c>*</c>.</summary>
     public static bool Grants(ClaimsPrincipal principal, string claim, string room) =>

@@ -1,76 +1,70 @@
 /*! Presence widget: live "N watching" for rooms of a Presence server (see its README).
  *   <span data-presence-room="lobby"></span><script src="https://host/presence.js" async></script>
- * One EventSource per room, however many elements and watchers show it. A page hidden for
+ * One EventSource (/events?rooms=a,b) for all rooms of a page. A page hidden for
  * data-presence-idle-seconds (on the script; default 5) is reported away, visible again active. */
 (() => {
-  'use strict';
   if (window.Presence) return;
 
   const script = document.currentScript;
-  const home = script && script.src ? new URL(script.src, location.href).origin : location.origin;
-  const firstFrameMs = 5000; // no first frame by then: a proxy buffers the stream, so poll instead
-  const pollMs = 5000;
-  const idleMs = 1000 * Number((script && script.dataset.presenceIdleSeconds) || 5);
-  const channels = new Map();
+  const home = new URL(script?.src || location.href).origin;
+  const waitMs = 5000; // first frame timeout, poll period
+  const idleMs = 1000 * (script?.dataset.presenceIdleSeconds || 5);
+  const streams = new Map();
   const shown = new WeakMap();
-  let ownViewer;
-  let idle = false;
-  let idleTimer;
+  let ownViewer, idle = false, idleTimer;
 
   const jitter = (ms) => Math.round(ms * (0.5 + Math.random() / 2));
-
-  function randomId() {
-    const bytes = crypto.getRandomValues(new Uint8Array(16));
-    return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-  }
+  const randomId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
 
   // One per browser (and site), so tabs count once; storage may be refused: then one per page.
   function viewerId() {
-    if (ownViewer) return ownViewer;
     try {
-      ownViewer = localStorage.getItem('presence.viewer');
+      ownViewer ||= localStorage.getItem('presence.viewer');
       if (!ownViewer) localStorage.setItem('presence.viewer', (ownViewer = randomId()));
     } catch {
-      ownViewer = randomId();
+      ownViewer ||= randomId();
     }
     return ownViewer;
   }
 
-  class Channel {
-    constructor(key, base, room, viewer, counted, lastEventId) {
-      Object.assign(this, { key, base, room, viewer, counted, lastEventId });
-      this.watchers = new Set();
+  class Stream {
+    constructor(base, viewer, counted) {
+      Object.assign(this, { base, viewer, counted });
+      this.rooms = new Map(); // room -> { watchers, counts }
+      this.at = new Map(); // room -> its last feed id
       this.types = new Set();
-      this.counts = null;
       this.state = 'connecting';
       this.failures = this.polls = 0;
-      if (typeof EventSource === 'function') this.open();
-      else this.poll();
     }
 
-    url(path, query = {}) {
-      const url = new URL(`/rooms/${encodeURIComponent(this.room)}${path}`, this.base);
-      for (const [name, value] of Object.entries(query)) if (value != null) url.searchParams.set(name, value);
-      return url.href;
+    // The rooms changed: reopen (once for all changes made together) where it left off.
+    change() {
+      queueMicrotask(() => {
+        const list = [...this.rooms.keys()].join(',');
+        if (!list || list === this.list) return;
+        this.list = list;
+        this.stop();
+        if (window.EventSource && !this.buffered) this.open();
+        else this.poll();
+      });
     }
 
-    // The browser reconnects by itself (with Last-Event-ID) after a drop; an answer that closes
-    // the EventSource (503, 429, CORS refused) is retried here, later each time.
+    // The browser reconnects by itself (with Last-Event-ID); an answer that closes the
+    // EventSource (503, 429, CORS) is retried, later each time.
     open() {
-      const source = (this.source = new EventSource(this.url('/events', {
-        viewer: this.viewer,
-        count: this.counted ? null : 'false',
-        activity: this.counted ? 'true' : null,
-        lastEventId: this.lastEventId,
-      })));
-      // No error, yet no first frame: a proxy holds the stream back.
+      const url = new URL('/events', this.base);
+      const at = [...this.rooms.keys()].filter((r) => this.at.has(r)).map((r) => `${r}=${this.at.get(r)}`).join(',');
+      const query = { rooms: this.list, viewer: this.viewer, count: this.counted ? '' : 'false', activity: this.counted ? 'true' : '', lastEventId: at };
+      for (const name in query) if (query[name]) url.searchParams.set(name, query[name]);
+      const source = (this.source = new EventSource(url));
+      // No first frame by then: a proxy buffers the stream; poll instead.
       const wait = () => {
         clearTimeout(this.timer);
         this.timer = setTimeout(() => {
           this.buffered = true;
           this.stop();
           this.poll();
-        }, firstFrameMs);
+        }, waitMs);
       };
       wait();
       source.onopen = wait;
@@ -78,22 +72,23 @@
         clearTimeout(this.timer);
         this.buffered = false;
         this.failures = 0;
+        this.seen(e);
         this.setState('live');
         this.setCounts(JSON.parse(e.data));
       });
-      // This connection's id and token, to report activity with; it starts active.
+      // This connection's id and token, to report activity with (for all its rooms); it starts active.
       source.addEventListener('connection', (e) => {
         this.connection = { ...JSON.parse(e.data), idle: false };
         this.report();
       });
-      source.addEventListener('gap', (e) => this.deliver('gap', e));
-      this.types.forEach((type) => this.listen(type));
+      for (const type of ['gap', ...this.types]) source.addEventListener(type, (e) => this.deliver(type, e));
       source.onerror = () => {
         clearTimeout(this.timer);
         this.setState('reconnecting');
         if (source.readyState !== EventSource.CLOSED) return;
         this.stop();
-        this.timer = setTimeout(() => this.open(), this.backoff());
+        this.failures = Math.min(this.failures + 1, 6);
+        this.timer = setTimeout(() => this.open(), jitter(1000 * 2 ** this.failures)); // 1-2 s .. 32-64 s
       };
     }
 
@@ -112,61 +107,57 @@
       });
     }
 
-    listen(type) {
-      if (this.source) this.source.addEventListener(type, (e) => this.deliver(type, e));
-    }
-
     addTypes(types) {
       for (const type of types) {
-        if (type === 'presence' || type === 'gap' || this.types.has(type)) continue;
+        if (/^(presence|gap)$/.test(type) || this.types.has(type)) continue;
         this.types.add(type);
-        this.listen(type);
+        this.source?.addEventListener(type, (e) => this.deliver(type, e));
       }
+    }
+
+    // id: a=12,b=7: the stream's position in each room.
+    seen(e) {
+      for (const pair of e.lastEventId.split(',')) if (pair) this.at.set(...pair.split('='));
     }
 
     deliver(type, e) {
-      if (e.lastEventId) this.lastEventId = e.lastEventId;
-      const event = { id: e.lastEventId, type, data: JSON.parse(e.data) };
-      for (const w of this.watchers) {
-        if (w.onEvent && (type === 'gap' || w.types.includes(type))) w.onEvent(event);
-      }
+      this.seen(e);
+      const { room, id, data, from, to } = JSON.parse(e.data);
+      const event = type === 'gap' ? { id: String(to), type, data: { from, to } } : { id, type, data };
+      for (const w of this.rooms.get(room)?.watchers || []) if (type === 'gap' || w.types.includes(type)) w.onEvent?.(event);
     }
 
-    // Polling GET /rooms/{room}: counts only, and this page is not counted among them.
+    // GET /rooms/{room}: counts only, and this page is not counted.
     async poll() {
       if (this.buffered && ++this.polls % 12 === 0) return this.open(); // now and then, try again
-      this.timer = setTimeout(() => this.poll(), jitter(this.buffered ? pollMs * 2 : pollMs));
+      this.timer = setTimeout(() => this.poll(), jitter(this.buffered ? waitMs * 2 : waitMs));
       try {
-        const response = await fetch(this.url(''), { cache: 'no-store' });
-        if (!response.ok) throw new Error(`HTTP ${response.status}`);
-        const snapshot = await response.json();
-        if (!this.watchers.size) return;
-        this.setState('polling');
-        this.setCounts(snapshot);
+        await Promise.all([...this.rooms.keys()].map(async (room) => {
+          const response = await fetch(new URL(`/rooms/${room}`, this.base), { cache: 'no-store' });
+          if (!response.ok) throw Error(response.status);
+          this.setCounts(await response.json());
+          this.setState('polling');
+        }));
       } catch {
         this.setState('reconnecting');
       }
     }
 
-    backoff() {
-      this.failures = Math.min(this.failures + 1, 6);
-      return jitter(1000 * 2 ** this.failures); // 1-2 s, then up to 32-64 s
-    }
-
     setState(state) {
       if (state === this.state) return;
       this.state = state;
-      this.watchers.forEach((w) => w.onState && w.onState(state));
+      for (const entry of this.rooms.values()) entry.watchers.forEach((w) => w.onState?.(state));
     }
 
     setCounts(counts) {
-      this.counts = counts;
-      this.watchers.forEach((w) => w.onCount && w.onCount(counts.watching, counts));
+      const entry = this.rooms.get(counts.room) || { watchers: [] };
+      entry.counts = counts;
+      entry.watchers.forEach((w) => w.onCount?.(counts.watching, counts));
     }
 
     stop() {
       clearTimeout(this.timer);
-      if (this.source) this.source.close();
+      this.source?.close();
       this.source = this.connection = null;
     }
   }
@@ -180,42 +171,38 @@
 
   function setIdle(value) {
     idle = value;
-    channels.forEach((channel) => channel.report());
+    streams.forEach((stream) => stream.report());
   }
 
   // options: onCount(watching, counts), onEvent({ id, type, data }), onState(state), types
   // (for onEvent; default ['message']), viewer, count, lastEventId, baseUrl. Returns { close }.
   function watch(room, options = {}) {
-    if (!/^[A-Za-z0-9_.~:-]{1,128}$/.test(room)) throw new TypeError(`Presence: bad room name '${room}'`);
+    if (!/^[\w.~:-]{1,128}$/.test(room)) throw new TypeError(`Presence: bad room name '${room}'`);
     const base = new URL(options.baseUrl || home, location.href).origin;
     const viewer = options.viewer || viewerId();
     const counted = options.count !== false;
-    const key = [base, room, viewer, counted].join(' ');
-    let channel = channels.get(key);
-    if (!channel) {
-      channel = new Channel(key, base, room, viewer, counted, options.lastEventId);
-      channels.set(key, channel);
-    }
-    const watcher = {
-      onCount: options.onCount,
-      onEvent: options.onEvent,
-      onState: options.onState,
-      types: options.types || ['message'],
-    };
-    channel.watchers.add(watcher);
-    channel.addTypes(watcher.types);
-    const current = channel;
+    const key = [base, viewer, counted].join(' ');
+    let stream = streams.get(key);
+    if (!stream) streams.set(key, (stream = new Stream(base, viewer, counted)));
+    const entry = stream.rooms.get(room) || stream.rooms.set(room, { watchers: new Set() }).get(room);
+    if (options.lastEventId != null && !stream.at.has(room)) stream.at.set(room, options.lastEventId);
+    const watcher = { ...options, types: options.types || ['message'] };
+    entry.watchers.add(watcher);
+    stream.addTypes(watcher.types);
+    stream.change();
     queueMicrotask(() => {
-      if (!current.watchers.has(watcher)) return;
-      if (watcher.onState) watcher.onState(current.state);
-      if (current.counts && watcher.onCount) watcher.onCount(current.counts.watching, current.counts);
+      if (!entry.watchers.has(watcher)) return;
+      watcher.onState?.(stream.state);
+      if (entry.counts) watcher.onCount?.(entry.counts.watching, entry.counts);
     });
     return {
       room,
       close() {
-        if (!current.watchers.delete(watcher) || current.watchers.size) return;
-        current.stop();
-        channels.delete(current.key);
+        if (!entry.watchers.delete(watcher) || entry.watchers.size) return;
+        stream.rooms.delete(room);
+        if (stream.rooms.size) return stream.change();
+        stream.stop();
+        streams.delete(key);
       },
     };
   }
@@ -228,7 +215,7 @@
     }
   }
 
-  // Fills the [data-presence-room] elements under root not shown yet (label: data-presence-label).
+  // Fills [data-presence-room] elements under root not shown yet (label: data-presence-label).
   function scan(root = document) {
     for (const element of root.querySelectorAll('[data-presence-room]')) {
       if (shown.has(element)) continue;
@@ -237,9 +224,8 @@
       const format = formatter();
       try {
         shown.set(element, watch(element.getAttribute('data-presence-room'), {
-          onCount: (watching, counts) => {
-            const away = counts.idle ? ` · ${format.format(counts.idle)} away` : '';
-            element.textContent = `${format.format(watching)} ${label}${away}`;
+          onCount: (watching, { idle }) => {
+            element.textContent = `${format.format(watching)} ${label}${idle ? ` · ${format.format(idle)} away` : ''}`;
           },
           onState: (state) => element.setAttribute('data-presence-state', state),
         }));
@@ -250,8 +236,7 @@
   }
 
   function unscan(element) {
-    const handle = shown.get(element);
-    if (handle) handle.close();
+    shown.get(element)?.close();
     shown.delete(element);
   }
 
