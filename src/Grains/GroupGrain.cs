@@ -71,15 +71,10 @@ public sealed partial class GroupGrain(
         {
             return Task.CompletedTask; // overtaken by a newer report
         }
-        if (part.Watching > 0)
-        {
-            _parts[key] = new ReportedPart(part, time.GetUtcNow());
-        }
-        else
-        {
-            _parts.Remove(key);
-        }
-        if (held is null ? part.Watching > 0 : (held.Watching, held.Connections, held.Rooms) != (part.Watching, part.Connections, part.Rooms))
+        // An emptied part is kept (it adds nothing) until it is forgotten: its version stops an older
+        // report, overtaken on the way, from bringing its counts back.
+        _parts[key] = new ReportedPart(part, time.GetUtcNow());
+        if ((held?.Watching ?? 0, held?.Connections ?? 0, held?.Rooms ?? 0) != (part.Watching, part.Connections, part.Rooms))
         {
             Changed();
         }
@@ -151,12 +146,12 @@ public sealed partial class GroupGrain(
     private void ForgetSilentParts()
     {
         var forgotten = time.GetUtcNow() - ForgottenAfterPeriods * _reportPeriod;
-        var silent = _parts.Where(entry => entry.Value.At <= forgotten).Select(entry => entry.Key).ToList();
-        foreach (var key in silent)
+        var silent = _parts.Where(entry => entry.Value.At <= forgotten).ToList();
+        foreach (var (key, _) in silent)
         {
             _parts.Remove(key);
         }
-        if (silent.Count > 0)
+        if (silent.Any(entry => entry.Value.Part.Watching > 0))
         {
             LogForgotten(Group, silent.Count);
             Changed();

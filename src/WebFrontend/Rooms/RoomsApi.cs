@@ -101,7 +101,8 @@ internal static class RoomsApi
             .WithName("StreamSeveralRooms")
             .WithSummary($"Several rooms on one event stream (rooms: 1 to {StreamRooms.MaxRooms} distinct room names, comma-separated)")
             .WithDescription("retry, then every room's current counts at once (each with id: the stream's position in every room, a=12,b=7); "
-                + "with activity=true, 'connection' with the connection's id and activity token (reports apply to every room of the stream); "
+                + "with activity=true, 'connection' with the connection's id and activity token right after the first room's counts, the second frame "
+                + "as on a room's stream (reports apply to every room of the stream); "
                 + "with Last-Event-ID (header, or lastEventId) each room's feed events after its position; then live 'presence' events (no id), "
                 + "feed events (id: <positions>, event: <type>, data: {\"room\",\"id\",\"data\"}), 'gap' events ({\"room\",\"from\",\"to\"}) and ': keep-alive' comments.")
             .Produces<string>(StatusCodes.Status200OK, "text/event-stream")

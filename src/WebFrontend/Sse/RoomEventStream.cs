@@ -83,8 +83,9 @@ internal sealed partial class RoomEventStream(
     }
 
     /// <summary>
-    /// Starts the response: <c>retry:</c>, each room's counts, the <c>connection</c> frame if the
-    /// client reports activity, then what the client missed. Where each room starts: after
+    /// Starts the response: <c>retry:</c>, each room's counts (the first room's followed by the
+    /// <c>connection</c> frame if the client reports activity: it is always the second frame), then
+    /// what the client missed. Where each room starts: after
     /// Last-Event-ID's id for it, or (multiplexed, so that every feed frame can carry every room's
     /// position, the opening counts included) live from the room's last id.
     /// </summary>
@@ -92,25 +93,25 @@ internal sealed partial class RoomEventStream(
     {
         var names = request.Rooms;
         var positions = request.Multiplexed ? StreamRooms.ParsePositions(names, request.LastEventId) : [ParseLastEventId(request.LastEventId)];
-        var replays = request.Multiplexed ? await ReadFeedsAsync(names, positions, needLastIds: true) : null;
+        var replays = request.Multiplexed ? await ReadFeedsAsync(names, positions, needLastIds: true, context.RequestAborted) : null;
         for (var slot = 0; slot < names.Length && replays is not null; slot++)
         {
             connection.SkipFeedEventsThrough(Resumes(positions[slot], replays[slot]) ? positions[slot]!.Value : replays[slot]!.LastId, slot);
         }
-        var activityToken = request.Activity ? await RecordReportingAsync(Identity(connection, request), connection.Id, context.RequestAborted) : null;
+        var activityToken = request.Activity ? await RecordReportingAsync(Identity(connection, request), connection.Id) : null;
 
         var writer = SseResponse.Start(context, _retry);
         for (var slot = 0; slot < names.Length; slot++)
         {
             connection.WriteOpeningNow(writer, await SseFrame.PresenceAsync(snapshots[slot]), slot);
+            if (slot == 0 && activityToken is not null)
+            {
+                writer.Write((await SseFrame.ConnectionAsync(connection.Id, activityToken)).Utf8.Span);
+            }
         }
         metrics.Delivered(isFeedEvent: false, frames: names.Length);
-        if (activityToken is not null)
-        {
-            writer.Write((await SseFrame.ConnectionAsync(connection.Id, activityToken)).Utf8.Span);
-        }
         await writer.FlushAsync(context.RequestAborted);
-        replays ??= await ReadFeedsAsync(names, positions, needLastIds: false);
+        replays ??= await ReadFeedsAsync(names, positions, needLastIds: false, context.RequestAborted);
         if (await ReplayAsync(connection, writer, names, positions, replays))
         {
             await writer.FlushAsync(context.RequestAborted);
@@ -158,13 +159,13 @@ internal sealed partial class RoomEventStream(
     /// The feed events after each room's position, read from every room at once; a room without a
     /// position is not read, unless <paramref name="needLastIds"/> (then its last id is).
     /// </summary>
-    private async Task<FeedReplay?[]> ReadFeedsAsync(ImmutableArray<string> names, long?[] positions, bool needLastIds) =>
+    private async Task<FeedReplay?[]> ReadFeedsAsync(ImmutableArray<string> names, long?[] positions, bool needLastIds, CancellationToken aborted) =>
         await Task.WhenAll(names.Select(async (room, slot) =>
         {
             var feed = grains.GetGrain<IFeedGrain>(room);
             return positions[slot] is { } position
-                ? await ClusterCalls.Retry.ExecuteAsync(async _ => await feed.GetAfterAsync(position))
-                : needLastIds ? new FeedReplay(null, [], await ClusterCalls.Retry.ExecuteAsync(async _ => await feed.GetLastIdAsync())) : null;
+                ? await ClusterCalls.Retry.ExecuteAsync(async _ => await feed.GetAfterAsync(position), aborted)
+                : needLastIds ? new FeedReplay(null, [], await ClusterCalls.Retry.ExecuteAsync(async _ => await feed.GetLastIdAsync(), aborted)) : null;
         }));
 
     /// <summary>Writes, room by room, what the client missed; false if nothing was to be written.</summary>
@@ -224,14 +225,22 @@ internal sealed partial class RoomEventStream(
 
     /// <summary>
     /// The record of a connection that reports activity, stored before its client has the token
-    /// (it may report at once); the token.
+    /// (it may report at once); the token. If it cannot be stored (Redis away), the connection is
+    /// counted all the same and gets no token: it cannot report, and counts as watching.
     /// </summary>
-    private async Task<string> RecordReportingAsync(ConnectionIdentity identity, Guid id, CancellationToken aborted)
+    private async Task<string?> RecordReportingAsync(ConnectionIdentity identity, Guid id)
     {
         var token = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
-        var record = grains.GetGrain<IConnectionGrain>(id);
-        await ClusterCalls.Retry.ExecuteAsync(async _ => await record.RecordAsync(identity, token), aborted);
-        return token;
+        try
+        {
+            await grains.GetGrain<IConnectionGrain>(id).RecordAsync(identity, token);
+            return token;
+        }
+        catch (Exception exception)
+        {
+            LogRecordFailed(exception, id);
+            return null;
+        }
     }
 
     /// <summary>

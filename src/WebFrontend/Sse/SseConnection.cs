@@ -139,7 +139,7 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, Pend
         }
     }
 
-    /// <summary>Writes a frame before the connection runs: the opening snapshot and the replayed history.</summary>
+    /// <summary>Writes a frame before the connection runs: the replayed history, or a group's opening snapshot.</summary>
     public void WriteNow(PipeWriter writer, SseFrame frame, bool isFeedEvent, int slot = 0)
     {
         lock (_gate)
@@ -149,8 +149,9 @@ internal sealed class SseConnection(Guid id, string viewerId, bool counted, Pend
     }
 
     /// <summary>
-    /// A multiplexed stream's opening snapshot of a room: with an <c>id:</c> line, its starting
-    /// position in every room, so that a client that reconnects before any feed event resumes exactly.
+    /// A room stream's opening snapshot of a room; on a multiplexed stream with an <c>id:</c> line,
+    /// its starting position in every room, so that a client that reconnects before any feed event
+    /// resumes exactly.
     /// </summary>
     public void WriteOpeningNow(PipeWriter writer, SseFrame snapshot, int slot)
     {

@@ -200,6 +200,7 @@
       close() {
         if (!entry.watchers.delete(watcher) || entry.watchers.size) return;
         stream.rooms.delete(room);
+        stream.at.delete(room); // watched again: starts afresh
         if (stream.rooms.size) return stream.change();
         stream.stop();
         streams.delete(key);
