@@ -48,20 +48,7 @@ internal static class GroupsApi
         return TypedResults.Ok(new GroupSnapshot(sums.Group, sums.Watching, sums.Connections, sums.Rooms));
     }
 
-    private static async Task<IResult> StreamAsync(string group, HttpContext context, GroupEventStream stream, StreamAdmission admission)
-    {
-        if (RoomsApi.Refused(context, admission) is { } refused)
-        {
-            return refused;
-        }
-        try
-        {
-            await stream.RunAsync(context, group, PrivateRooms.ExpiresAt(context));
-        }
-        finally
-        {
-            admission.Close();
-        }
-        return TypedResults.Empty;
-    }
+    private static Task<IResult> StreamAsync(string group, HttpContext context, GroupEventStream stream, StreamAdmission admission) =>
+        RoomsApi.HoldAsync(context, admission, (stream, group),
+            static (context, state) => state.stream.RunAsync(context, state.group, PrivateRooms.ExpiresAt(context)));
 }

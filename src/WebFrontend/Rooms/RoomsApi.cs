@@ -245,16 +245,24 @@ internal static class RoomsApi
     }
 
     /// <summary>Runs the stream if this front end lets it in; it counts once against <c>Limits:MaxStreams</c>, however many rooms it serves.</summary>
-    private static async Task<IResult> StreamAsync(StreamRequest request, StreamParameters parameters)
+    private static Task<IResult> StreamAsync(StreamRequest request, StreamParameters parameters) =>
+        HoldAsync(parameters.Context, parameters.Admission, (parameters.Stream, request),
+            static (context, state) => state.Stream.RunAsync(context, state.request));
+
+    /// <summary>
+    /// Runs a held event stream (a room's, several rooms', a group's) if <paramref name="admission"/>
+    /// lets it open, else answers why not (a 503); it leaves the admission when it ends. The stream's
+    /// arguments come as <paramref name="state"/>, so that no closure is held for its life.
+    /// </summary>
+    public static async Task<IResult> HoldAsync<TState>(HttpContext context, StreamAdmission admission, TState state, Func<HttpContext, TState, Task> run)
     {
-        var (context, admission) = (parameters.Context, parameters.Admission);
         if (Refused(context, admission) is { } refused)
         {
             return refused;
         }
         try
         {
-            await parameters.Stream.RunAsync(context, request);
+            await run(context, state);
         }
         finally
         {
@@ -264,7 +272,7 @@ internal static class RoomsApi
     }
 
     /// <summary>Opens a held stream in <paramref name="admission"/>, or says why it cannot (a 503).</summary>
-    public static ProblemHttpResult? Refused(HttpContext context, StreamAdmission admission) => admission.TryOpen() switch
+    private static ProblemHttpResult? Refused(HttpContext context, StreamAdmission admission) => admission.TryOpen() switch
     {
         StreamRefusal.Full => Unavailable(context, "Too many streams", "This server holds as many event streams as it may; try again shortly."),
         StreamRefusal.Stopping => Unavailable(context, "Stopping", "This server is stopping; try again shortly."),
