@@ -7,7 +7,7 @@ using Presence.Grains.Interfaces;
 
 namespace Presence.Grains;
 
-/// <summary>A group's parts as last reported, and when; kept in storage so that a reactivated group shows no false drop.</summary>
+/// <summary>A group's parts as last reported; kept in storage so that a reactivated group shows no false drop.</summary>
 [GenerateSerializer, Alias("group.state")]
 public sealed class GroupParts
 {
@@ -54,12 +54,15 @@ public sealed partial class GroupGrain(
             PublishAsync, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan));
         _reportPeriod = Groups.ReportPeriod(_options, reminderOptions.Value);
         this.RegisterGrainTimer(ReportAgainAsync, new GrainTimerCreationOptions(_reportPeriod, _reportPeriod));
+        // A part's silence counts from now: it could not report to this activation before it ran,
+        // and what was stored is only as recent as the last change of the sums (a part whose
+        // counts have not changed for a while reports again without being stored).
+        var now = time.GetUtcNow();
         foreach (var reported in stored.State.Parts)
         {
-            _parts[(reported.Part.Name, reported.Part.IsGroup)] = reported;
+            _parts[(reported.Part.Name, reported.Part.IsGroup)] = reported with { At = now };
         }
         _version = _publishedVersion = Math.Max(stored.State.Version, Groups.ClockVersion(time));
-        ForgetSilentParts();
         return Task.CompletedTask;
     }
 

@@ -113,7 +113,7 @@ public sealed class ClusterTests
     }
 
     [Fact]
-    public async Task Group_SumsRoomsOnBothSilos_ItsSiloKilled_ExactAgainWithTheNextJoin()
+    public async Task Group_SumsRoomsOnBothSilos_ItsSiloKilled_StaysExactWithoutADrop()
     {
         await using var cluster = await ProcessCluster.StartAsync(silos: 2, frontEnds: 2, FastCounts);
         const string group = "league";
@@ -154,11 +154,9 @@ public sealed class ClusterTests
         // The newcomer's room may have been on the dead silo too: it publishes once rebuilt (at most
         // two renewal periods and a sweep, 23 s), and a group subscription lost with the silo is
         // healed at the front end's next renewal period (10 s).
-        // Not asserted: that the group is never shown below the truth meanwhile. Rooms never are, but
-        // once in several runs the group was (8 connections in 4 rooms shown as 5 in 3 after the
-        // kill, cause not found yet): a known gap, in the README.
         var after = await NextAsync(counts => counts.Connections == total + 1, TimeSpan.FromSeconds(45) - sinceKill.Elapsed);
         Assert.Equal((total + 1, total + 1, occupied), Counts(after));
+        Assert.All(seen.Skip(seenBeforeKill), counts => Assert.True(counts.Connections >= total, $"the group was shown {counts} after its silo's death"));
         var snapshot = await cluster.FrontEnds[0].Http.GetFromJsonAsync<GroupCounts>($"/groups/{group}");
         Assert.Equal((total + 1, total + 1, occupied), Counts(snapshot!));
         await Task.WhenAll(viewers.Select(viewer => viewer.DisposeAsync().AsTask()));

@@ -1,0 +1,51 @@
+using Presence.Grains.Interfaces;
+
+namespace Presence.Grains.Tests;
+
+/// <summary>
+/// A group forgets a part that stops reporting (its silo died with its last report) after three
+/// report periods, on the grains' fake clock (leases of 30 s: a report period of 30 s).
+/// </summary>
+[Collection(nameof(GraceCluster))]
+public sealed class GroupSilenceTests(GraceCluster fixture)
+{
+    private static readonly TimeSpan ReportPeriod = TimeSpan.FromSeconds(30);
+
+    /// <summary>Moves the grains' clock (off the test's thread: timers fire inside the call).</summary>
+    private Task AdvanceAsync(TimeSpan by) => Task.Run(() => fixture.Time.Advance(by));
+
+    private static (int Watching, int Connections, int Rooms) Sums(GroupChanged group) => (group.Watching, group.Connections, group.Rooms);
+
+    [Fact]
+    public async Task Group_ReactivatedLongAfterItsSumsLastChanged_KeepsTheParts_ForgetsThemOnlyIfTheyFallSilent()
+    {
+        var name = $"group-{Guid.NewGuid():N}";
+        var group = fixture.Client.GetGrain<IGroupGrain>(name);
+        GroupPart Room(long version) => new($"{name}:r", IsGroup: false, Watching: 3, Connections: 3, Rooms: 1, version);
+
+        await group.ReportAsync(Room(1));
+        Assert.Equal((3, 3, 1), Sums(await group.GetAsync()));
+        await AdvanceAsync(TimeSpan.FromSeconds(1)); // published, and stored
+        await AdvanceAsync(2 * ReportPeriod);
+        await group.ReportAsync(Room(2)); // the same counts again: nothing to publish or store
+        Assert.Equal((3, 3, 1), Sums(await group.GetAsync()));
+        await AdvanceAsync(2 * ReportPeriod); // the stored report is four periods old, the last one two
+
+        await fixture.Cluster.DeactivateAsync(group); // as when its silo dies
+        var reactivated = await group.GetAsync();
+        foreach (var step in new[] { ReportPeriod, ReportPeriod, ReportPeriod - TimeSpan.FromSeconds(1) })
+        {
+            // One period at a time: the group's timer sets its next tick once a tick has run, which
+            // the grain does before it answers the call that follows.
+            await AdvanceAsync(step);
+            await group.GetAsync();
+        }
+        var stillReported = await group.GetAsync();
+        await AdvanceAsync(TimeSpan.FromSeconds(1));
+        var silentForThreePeriods = await group.GetAsync();
+
+        Assert.Equal((3, 3, 1), Sums(reactivated));
+        Assert.Equal((3, 3, 1), Sums(stillReported));
+        Assert.Equal((0, 0, 0), Sums(silentForThreePeriods));
+    }
+}
