@@ -3,13 +3,13 @@ using Orleans.Concurrency;
 
 namespace Presence.Grains.Interfaces;
 
-/// <summary>An event published to a room. <see cref="Data"/> is compact JSON text.</summary>
+/// <summary>An event published to a room. <see cref="Data"/> is compact JSON, UTF-8 encoded: the bytes an SSE frame carries.</summary>
 [GenerateSerializer, Immutable, Alias("feed.event")]
 public sealed record FeedEvent(
     [property: Id(0)] string Room,
     [property: Id(1)] long Id,
     [property: Id(2)] string Type,
-    [property: Id(3)] string Data)
+    [property: Id(3)] ReadOnlyMemory<byte> Data)
 {
     /// <summary>
     /// When the feed grain stored it (its silo's clock), for the publish-to-delivery latency; null
@@ -34,7 +34,7 @@ public sealed record FeedReplay(
 public interface IFeedGrain : IGrainWithStringKey
 {
     /// <summary>Stores the event with the next id, then emits it on the room's feed stream.</summary>
-    Task<FeedEvent> PublishAsync(string type, string data);
+    Task<FeedEvent> PublishAsync(string type, ReadOnlyMemory<byte> data);
 
     /// <summary>The events after <paramref name="lastEventId"/>; empty when it is ahead of the room.</summary>
     [ReadOnly]

@@ -1,3 +1,4 @@
+using System.Text;
 using Presence.Grains.Interfaces;
 
 namespace Presence.Grains.Tests;
@@ -11,7 +12,7 @@ public sealed class FeedGrainTests(DefaultCluster fixture)
     {
         for (var i = 0; i < count; i++)
         {
-            await feed.PublishAsync("message", $"{{\"n\":{i}}}");
+            await feed.PublishAsync("message", Encoding.UTF8.GetBytes($"{{\"n\":{i}}}"));
         }
     }
 
@@ -19,11 +20,11 @@ public sealed class FeedGrainTests(DefaultCluster fixture)
     public async Task Publish_IdsIncreaseStrictly_AndSurviveDeactivation()
     {
         var feed = fixture.Client.GetGrain<IFeedGrain>(NewRoom());
-        var first = await feed.PublishAsync("message", "1");
-        var second = await feed.PublishAsync("message", "2");
+        var first = await feed.PublishAsync("message", "1"u8.ToArray());
+        var second = await feed.PublishAsync("message", "2"u8.ToArray());
 
         await fixture.Cluster.DeactivateAsync(feed);
-        var third = await feed.PublishAsync("message", "3");
+        var third = await feed.PublishAsync("message", "3"u8.ToArray());
 
         Assert.Equal([1L, 2L, 3L], [first.Id, second.Id, third.Id]);
         Assert.Equal(3, await feed.GetLastIdAsync());
@@ -64,10 +65,12 @@ public sealed class FeedGrainTests(DefaultCluster fixture)
         await using var watcher = await StreamProbe<FeedEvent>.SubscribeAsync(
             fixture.Client, RoomStreams.ProviderName, RoomStreams.Feed(room));
 
-        var published = await fixture.Client.GetGrain<IFeedGrain>(room).PublishAsync("goal", "{\"team\":\"home\"}");
+        var published = await fixture.Client.GetGrain<IFeedGrain>(room).PublishAsync("goal", """{"team":"home"}"""u8.ToArray());
+        var received = await watcher.WaitForAsync(_ => true);
 
-        Assert.Equal(published, await watcher.WaitForAsync(_ => true));
         Assert.NotNull(published.PublishedAt);
-        Assert.Equal(new FeedEvent(room, 1, "goal", "{\"team\":\"home\"}") { PublishedAt = published.PublishedAt }, published);
+        Assert.All(new[] { published, received }, feedEvent => Assert.Equal(
+            (room, 1L, "goal", """{"team":"home"}""", published.PublishedAt),
+            (feedEvent.Room, feedEvent.Id, feedEvent.Type, Encoding.UTF8.GetString(feedEvent.Data.Span), feedEvent.PublishedAt)));
     }
 }

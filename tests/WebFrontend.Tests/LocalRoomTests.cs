@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -57,13 +58,13 @@ public sealed class LocalRoomTests(PresenceFactory factory)
         await room.UnsubscribeAsync(); // the subscription is lost silently, as when a silo dies
         for (var n = 1; n <= 3; n++)
         {
-            await feed.PublishAsync("lost", $"{n}");
+            await feed.PublishAsync("lost", Encoding.UTF8.GetBytes($"{n}"));
         }
         // A renewal finds the feed at 3; by the next one the stream has still not delivered 3.
         await room.CheckSubscriptionAsync(await presence.GetAsync(), lastFeedId: 3);
         await room.CheckSubscriptionAsync(await presence.GetAsync(), lastFeedId: 3);
         var caughtUp = await ReadUntilAsync(pipe.Reader, "id: 3\n\n");
-        await feed.PublishAsync("live", "4");
+        await feed.PublishAsync("live", "4"u8.ToArray());
         var live = await ReadUntilAsync(pipe.Reader, "id: 4\n\n");
 
         Assert.Equal([1, 2, 3], FeedIds(caughtUp));

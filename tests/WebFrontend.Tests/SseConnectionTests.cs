@@ -136,7 +136,7 @@ public sealed class SseConnectionTests
 
     private static async Task<SseFrame> MultiplexedAsync(string room, long id)
     {
-        var frame = await SseFrame.FeedAsync(new FeedEvent(room, id, "message", id.ToString(CultureInfo.InvariantCulture)));
+        var frame = await SseFrame.FeedAsync(new FeedEvent(room, id, "message", Encoding.UTF8.GetBytes(id.ToString(CultureInfo.InvariantCulture))));
         await frame.PrepareMultiplexedAsync(room);
         return frame;
     }

@@ -29,7 +29,7 @@ public sealed partial class FeedGrain(
         _lastId = await history.GetLastIdAsync(Room);
     }
 
-    public async Task<FeedEvent> PublishAsync(string type, string data)
+    public async Task<FeedEvent> PublishAsync(string type, ReadOnlyMemory<byte> data)
     {
         var published = new FeedEvent(Room, _lastId + 1, type, data) { PublishedAt = time.GetUtcNow() };
         try

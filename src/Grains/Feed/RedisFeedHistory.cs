@@ -39,7 +39,7 @@ public sealed class RedisFeedHistory(IConnectionMultiplexer redis, IOptions<Clus
     public async Task<ImmutableArray<FeedEvent>> GetAfterAsync(string room, long afterId)
     {
         var entries = await Guarded(Database.StreamRangeAsync(Key(room), EntryId(afterId + 1), "+"));
-        return [.. entries.Select(entry => new FeedEvent(room, EventId(entry.Id), entry[TypeField]!, entry[DataField]!)
+        return [.. entries.Select(entry => new FeedEvent(room, EventId(entry.Id), entry[TypeField]!, (byte[])entry[DataField]!)
         {
             // Absent from events stored before it was recorded.
             PublishedAt = entry[PublishedAtField].TryParse(out long at) ? DateTimeOffset.FromUnixTimeMilliseconds(at) : null,

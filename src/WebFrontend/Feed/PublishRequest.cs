@@ -8,7 +8,7 @@ using Presence.WebFrontend.Sse;
 namespace Presence.WebFrontend.Feed;
 
 /// <summary>A validated <c>{"type":"...","data":&lt;any JSON&gt;}</c> body.</summary>
-internal sealed partial record PublishRequest(string Type, string Data)
+internal sealed partial record PublishRequest(string Type, ReadOnlyMemory<byte> Data)
 {
     public const int MaxDataBytes = 64 * 1024;
 
@@ -69,7 +69,8 @@ internal sealed partial record PublishRequest(string Type, string Data)
             return null;
         }
 
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        // Compact JSON is rarely longer than the text it was read from.
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(Math.Max(1, JsonMarshal.GetRawUtf8Value(data).Length));
         using (var writer = new Utf8JsonWriter(buffer, CompactJson))
         {
             data.WriteTo(writer);
@@ -82,7 +83,8 @@ internal sealed partial record PublishRequest(string Type, string Data)
                 detail: $"'data' is {buffer.WrittenCount} bytes as compact JSON; at most {MaxDataBytes} are allowed.");
             return null;
         }
-        return new PublishRequest(type, System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
+        // An array of its own size: the event is kept as it is (in the history, in frames).
+        return new PublishRequest(type, buffer.WrittenSpan.ToArray());
     }
 
     private static IResult BadRequest(string detail) =>

@@ -41,24 +41,24 @@ internal sealed class SseFrame(long position, ReadOnlyMemory<byte> utf8, DateTim
 
     /// <summary>Counts carry no id, so a browser's Last-Event-ID stays the last feed id.</summary>
     public static Task<SseFrame> PresenceAsync(PresenceChanged change) =>
-        EncodeAsync(change.Version, new SseItem<string>(JsonSerializer.Serialize(change, JsonSerializerOptions.Web), PresenceType));
+        EncodeAsync(change.Version, new SseItem<ReadOnlyMemory<byte>>(Json(change), PresenceType));
 
     /// <summary>A group's sums; no id either.</summary>
     public static Task<SseFrame> GroupAsync(GroupChanged change) =>
-        EncodeAsync(change.Version, new SseItem<string>(JsonSerializer.Serialize(change, JsonSerializerOptions.Web), GroupType));
+        EncodeAsync(change.Version, new SseItem<ReadOnlyMemory<byte>>(Json(change), GroupType));
 
     public static Task<SseFrame> FeedAsync(FeedEvent feedEvent) =>
-        EncodeAsync(feedEvent.Id, new SseItem<string>(feedEvent.Data, feedEvent.Type)
+        EncodeAsync(feedEvent.Id, new SseItem<ReadOnlyMemory<byte>>(feedEvent.Data, feedEvent.Type)
         {
             EventId = feedEvent.Id.ToString(CultureInfo.InvariantCulture),
         }, feedEvent.PublishedAt, feedEvent);
 
     /// <summary>A connection's id and activity token, for that connection alone.</summary>
     public static Task<SseFrame> ConnectionAsync(Guid id, string token) =>
-        EncodeAsync(0, new SseItem<string>(JsonSerializer.Serialize(new { id = id.ToString("N"), token }, JsonSerializerOptions.Web), ConnectionType));
+        EncodeAsync(0, new SseItem<ReadOnlyMemory<byte>>(Json(new { id = id.ToString("N"), token }), ConnectionType));
 
     public static Task<SseFrame> GapAsync(FeedGap gap) =>
-        EncodeAsync(gap.To, new SseItem<string>(JsonSerializer.Serialize(gap, JsonSerializerOptions.Web), GapType), source: gap);
+        EncodeAsync(gap.To, new SseItem<ReadOnlyMemory<byte>>(Json(gap), GapType), source: gap);
 
     /// <summary>Encodes <see cref="MultiplexedBody"/> once (a feed or gap frame of <paramref name="room"/>); completes at once when done already.</summary>
     public ValueTask PrepareMultiplexedAsync(string room) =>
@@ -68,15 +68,15 @@ internal sealed class SseFrame(long position, ReadOnlyMemory<byte> utf8, DateTim
     {
         var item = source switch
         {
-            FeedEvent feedEvent => new SseItem<string>(MultiplexedEventData(room, feedEvent), feedEvent.Type),
-            FeedGap gap => new SseItem<string>(JsonSerializer.Serialize(new MultiplexedGap(room, gap.From, gap.To), JsonSerializerOptions.Web), GapType),
+            FeedEvent feedEvent => new SseItem<ReadOnlyMemory<byte>>(MultiplexedEventData(room, feedEvent), feedEvent.Type),
+            FeedGap gap => new SseItem<ReadOnlyMemory<byte>>(Json(new MultiplexedGap(room, gap.From, gap.To)), GapType),
             _ => throw new InvalidOperationException("Only feed and gap frames have a multiplexed body."),
         };
         MultiplexedBody = await EncodeAsync(item);
     }
 
     /// <summary><c>{"room","id","data"}</c>, the id a string as in the publish answer, the data the event's JSON as published.</summary>
-    private static string MultiplexedEventData(string room, FeedEvent feedEvent)
+    private static ReadOnlyMemory<byte> MultiplexedEventData(string room, FeedEvent feedEvent)
     {
         var buffer = new ArrayBufferWriter<byte>(feedEvent.Data.Length + room.Length + 48);
         using (var json = new Utf8JsonWriter(buffer))
@@ -85,19 +85,22 @@ internal sealed class SseFrame(long position, ReadOnlyMemory<byte> utf8, DateTim
             json.WriteString("room", room);
             json.WriteString("id", feedEvent.Id.ToString(CultureInfo.InvariantCulture));
             json.WritePropertyName("data");
-            json.WriteRawValue(feedEvent.Data, skipInputValidation: true);
+            json.WriteRawValue(feedEvent.Data.Span, skipInputValidation: true);
             json.WriteEndObject();
         }
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        return buffer.WrittenMemory;
     }
 
-    private static async Task<SseFrame> EncodeAsync(long position, SseItem<string> item, DateTimeOffset? publishedAt = null, object? source = null) =>
+    private static byte[] Json<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value, JsonSerializerOptions.Web);
+
+    private static async Task<SseFrame> EncodeAsync(long position, SseItem<ReadOnlyMemory<byte>> item, DateTimeOffset? publishedAt = null, object? source = null) =>
         new(position, await EncodeAsync(item), publishedAt, source);
 
-    private static async Task<byte[]> EncodeAsync(SseItem<string> item)
+    /// <summary>The frame's bytes: the data is UTF-8 JSON already, without line breaks.</summary>
+    private static async Task<byte[]> EncodeAsync(SseItem<ReadOnlyMemory<byte>> item)
     {
-        using var buffer = new MemoryStream();
-        await SseFormatter.WriteAsync(new[] { item }.ToAsyncEnumerable(), buffer);
+        using var buffer = new MemoryStream(item.Data.Length + 64);
+        await SseFormatter.WriteAsync(new[] { item }.ToAsyncEnumerable(), buffer, static (item, writer) => writer.Write(item.Data.Span));
         return buffer.ToArray();
     }
 
