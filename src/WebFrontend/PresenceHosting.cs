@@ -70,6 +70,7 @@ internal static class PresenceHosting
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<FrontEndIdentity>();
+        services.AddSingleton<CountPacing>();
         services.AddSingleton<LocalRooms>();
         services.AddSingleton<RoomEventStream>();
         services.AddSingleton<LocalGroups>();

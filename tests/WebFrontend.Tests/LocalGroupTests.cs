@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Presence.Grains.Interfaces;
 using Presence.WebFrontend.Groups;
 using Presence.WebFrontend.Observability;
+using Presence.WebFrontend.Sse;
 using static Presence.WebFrontend.Tests.PipeText;
 
 namespace Presence.WebFrontend.Tests;
@@ -17,7 +18,7 @@ public sealed class LocalGroupTests(PresenceFactory factory)
         var name = $"group-{Guid.NewGuid():N}";
         var client = factory.Services.GetRequiredService<IClusterClient>();
         var grain = client.GetGrain<IGroupGrain>(name);
-        var group = new LocalGroup(name, client, factory.Services.GetRequiredService<PresenceMetrics>(), NullLogger.Instance);
+        var group = new LocalGroup(name, client, factory.Services.GetRequiredService<PresenceMetrics>(), factory.Services.GetRequiredService<CountPacing>(), NullLogger.Instance);
         await group.Subscribed;
         var connection = SseConnectionTests.NewConnection(maxPendingEvents: 10);
         var pipe = new Pipe();

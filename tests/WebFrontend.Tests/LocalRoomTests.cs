@@ -17,7 +17,7 @@ public sealed class LocalRoomTests(PresenceFactory factory)
     public async Task FanOut_DoesNotReachConnectionsThatAttachWhileItIsUnderWay()
     {
         var name = $"room-{Guid.NewGuid():N}";
-        var room = new LocalRoom(name, factory.Services.GetRequiredService<IClusterClient>(), "front-end", factory.Services.GetRequiredService<PresenceMetrics>(), NullLogger.Instance);
+        var room = new LocalRoom(name, factory.Services.GetRequiredService<IClusterClient>(), "front-end", factory.Services.GetRequiredService<PresenceMetrics>(), factory.Services.GetRequiredService<CountPacing>(), NullLogger.Instance);
         using var stop = new CancellationTokenSource();
         var late = Enumerable.Range(0, 20).Select(_ => (Connection: SseConnectionTests.NewConnection(maxPendingEvents: 10), Pipe: new Pipe())).ToList();
         var runs = late.Select(joiner => joiner.Connection.RunAsync(joiner.Pipe.Writer, stop.Token)).ToList();
@@ -42,12 +42,40 @@ public sealed class LocalRoomTests(PresenceFactory factory)
     }
 
     [Fact]
+    public async Task CountsArrivingDuringAPass_CollapseToTheNewest_WhichGoesOutNext()
+    {
+        var name = $"room-{Guid.NewGuid():N}";
+        var room = new LocalRoom(name, factory.Services.GetRequiredService<IClusterClient>(), "front-end", factory.Services.GetRequiredService<PresenceMetrics>(), factory.Services.GetRequiredService<CountPacing>(), NullLogger.Instance);
+        PresenceChanged Counts(int version) => new(name, Watching: version, Connections: version, Version: version);
+        using var stop = new CancellationTokenSource();
+        var (hooked, plain) = (new Pipe(), new Pipe());
+        var (first, second) = (SseConnectionTests.NewConnection(maxPendingEvents: 10), SseConnectionTests.NewConnection(maxPendingEvents: 10));
+        var newerDuringThePass = new List<Task>();
+        var arriveDuringThePass = new HookedWriter(hooked.Writer, onFirstFlush: () => newerDuringThePass.AddRange([room.ObserveAsync(Counts(2)), room.ObserveAsync(Counts(3))]));
+        var runs = new[] { first.RunAsync(arriveDuringThePass, stop.Token), second.RunAsync(plain.Writer, stop.Token) };
+        Assert.True(room.TryAdd(first));
+        Assert.True(room.TryAdd(second));
+
+        await room.ObserveAsync(Counts(1));
+
+        foreach (var pipe in new[] { hooked, plain })
+        {
+            var received = await ReadUntilAsync(pipe.Reader, "\"version\":3,\"idle\":0}\n\n");
+            Assert.Contains("\"version\":1,", received);
+            Assert.DoesNotContain("\"version\":2,", received);
+        }
+        await Task.WhenAll(newerDuringThePass).WaitAsync(WaitLimit);
+        await stop.CancelAsync();
+        await Task.WhenAll(runs).WaitAsync(WaitLimit);
+    }
+
+    [Fact]
     public async Task FeedEventsTheStreamLost_AreReadFromTheFeedGrainInOrder_ThenTheStreamIsSubscribedAgain()
     {
         var name = $"room-{Guid.NewGuid():N}";
         var client = factory.Services.GetRequiredService<IClusterClient>();
         var (feed, presence) = (client.GetGrain<IFeedGrain>(name), client.GetGrain<IPresenceGrain>(name));
-        var room = new LocalRoom(name, client, "front-end", factory.Services.GetRequiredService<PresenceMetrics>(), NullLogger.Instance);
+        var room = new LocalRoom(name, client, "front-end", factory.Services.GetRequiredService<PresenceMetrics>(), factory.Services.GetRequiredService<CountPacing>(), NullLogger.Instance);
         await room.Subscribed;
         var connection = SseConnectionTests.NewConnection(maxPendingEvents: 10);
         var pipe = new Pipe();

@@ -6,8 +6,8 @@ using Presence.WebFrontend.Sse;
 namespace Presence.WebFrontend.Groups;
 
 /// <summary>This front end's watchers of a group, and ONE subscription to the group's stream, however many watch it.</summary>
-internal sealed partial class LocalGroup(string name, IClusterClient client, PresenceMetrics metrics, ILogger logger)
-    : LocalFanOut(name, metrics, logger)
+internal sealed partial class LocalGroup(string name, IClusterClient client, PresenceMetrics metrics, CountPacing pacing, ILogger logger)
+    : LocalFanOut(name, metrics, pacing, logger)
 {
     private readonly ILogger _logger = logger;
     private StreamSubscriptionHandle<GroupChanged>? _subscription;
@@ -82,7 +82,7 @@ internal sealed partial class LocalGroup(string name, IClusterClient client, Pre
 }
 
 /// <summary>The groups this front end has local watchers of.</summary>
-internal sealed class LocalGroups(IClusterClient client, PresenceMetrics metrics, ILogger<LocalGroup> logger) : LocalFanOuts<LocalGroup>
+internal sealed class LocalGroups(IClusterClient client, PresenceMetrics metrics, CountPacing pacing, ILogger<LocalGroup> logger) : LocalFanOuts<LocalGroup>
 {
-    protected override LocalGroup Create(string name) => new(name, client, metrics, logger);
+    protected override LocalGroup Create(string name) => new(name, client, metrics, pacing, logger);
 }

@@ -16,15 +16,20 @@ internal abstract partial class LocalFanOut
     private readonly ConcurrentDictionary<Guid, Attached> _connections = new();
     private readonly Lazy<Task> _subscribed;
     private readonly PresenceMetrics _metrics;
+    private readonly CountPacing _pacing;
     private readonly ILogger _logger;
     private long _latestVersion;
     private long _attachedCount;
     private bool _closed;
+    private SseFrame? _nextCounts;
+    private long _newestCounts;
+    private bool _postingCounts;
 
-    protected LocalFanOut(string name, PresenceMetrics metrics, ILogger logger)
+    protected LocalFanOut(string name, PresenceMetrics metrics, CountPacing pacing, ILogger logger)
     {
         Name = name;
         _metrics = metrics;
+        _pacing = pacing;
         _logger = logger;
         _subscribed = new Lazy<Task>(() => SubscribeAsync(resubscribing: false));
     }
@@ -78,7 +83,15 @@ internal abstract partial class LocalFanOut
     /// <summary>Subscribes to the streams, then posts the grain's snapshot.</summary>
     protected abstract Task SubscribeAsync(bool resubscribing);
 
-    /// <summary>Posts counts newer than any posted before (by <paramref name="version"/>) to every local connection, encoded once.</summary>
+    /// <summary>
+    /// Posts counts newer than any posted before (by <paramref name="version"/>) to every local
+    /// connection, encoded once. The posting runs apart from the caller (a stream delivery, a
+    /// renewal), one pass over the connections at a time, each paid for to the front end's
+    /// <see cref="CountPacing"/> before the next: counts that come meanwhile collapse to the newest,
+    /// which goes out next. A front end with time to spare posts each count at once; one that is
+    /// busy (a join storm over many rooms) posts fewer, and always the newest, instead of working
+    /// through a backlog of stale ones while connections wait to be admitted.
+    /// </summary>
     protected async Task PostNewerAsync<T>(T change, long version, Func<T, Task<SseFrame>> encode)
     {
         lock (Gate)
@@ -89,7 +102,39 @@ internal abstract partial class LocalFanOut
             }
             _latestVersion = version;
         }
-        await PostToAllAsync(await encode(change), isFeedEvent: false);
+        var frame = await encode(change);
+        lock (Gate)
+        {
+            if (frame.Position <= _newestCounts)
+            {
+                return; // a newer one was encoded first
+            }
+            (_nextCounts, _newestCounts) = (frame, frame.Position);
+            if (_postingCounts)
+            {
+                return;
+            }
+            _postingCounts = true;
+        }
+        _ = PostCountsAsync();
+    }
+
+    private async Task PostCountsAsync()
+    {
+        while (true)
+        {
+            SseFrame frame;
+            lock (Gate)
+            {
+                if (_nextCounts is null)
+                {
+                    _postingCounts = false;
+                    return;
+                }
+                (frame, _nextCounts) = (_nextCounts, null);
+            }
+            await _pacing.PayAsync(await PostToAllAsync(frame, isFeedEvent: false));
+        }
     }
 
     /// <summary>
@@ -102,7 +147,8 @@ internal abstract partial class LocalFanOut
     /// connections all get the same bytes; the first multiplexed one has the feed frame's
     /// multiplexed body encoded, once, and every other multiplexed one shares it.
     /// </summary>
-    protected async Task PostToAllAsync(SseFrame frame, bool isFeedEvent)
+    /// <returns>How many connections it posted to.</returns>
+    protected async Task<int> PostToAllAsync(SseFrame frame, bool isFeedEvent)
     {
         var attachedBefore = Interlocked.Read(ref _attachedCount);
         var posted = 0;
@@ -126,6 +172,7 @@ internal abstract partial class LocalFanOut
         {
             _metrics.FeedEventDelivered(publishedAt);
         }
+        return posted;
     }
 
     /// <summary>

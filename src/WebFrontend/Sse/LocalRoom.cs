@@ -17,8 +17,8 @@ internal sealed partial class LocalRoom : LocalFanOut
     private DeliveryCheck _versions;
     private DeliveryCheck _feedIds;
 
-    public LocalRoom(string name, IClusterClient client, string frontEnd, PresenceMetrics metrics, ILogger logger)
-        : base(name, metrics, logger)
+    public LocalRoom(string name, IClusterClient client, string frontEnd, PresenceMetrics metrics, CountPacing pacing, ILogger logger)
+        : base(name, metrics, pacing, logger)
     {
         _client = client;
         _logger = logger;
