@@ -15,7 +15,7 @@ internal sealed record SoakSample(double Seconds, double RssMb, int OpenFiles);
 internal sealed record SoakResult(double Minutes, int Held, int Rooms, int ChurnSlots, int Stalled, double StalledSecondsLeast, double StalledSecondsMost, double PublishRate,
     long ChurnCycles, long FailedOpens, long StalledCycles, long StalledDropped, long Published, long FailedPublishes, string FailedStatuses,
     long FeedDelivered, long FeedExpected, long FeedOutOfOrder,
-    double WarmUpRssMb, double EndRssMb, double MaxRssMb, double SlopeMbPerMinute, double CountsExactAfterMs, double EmptyAfterMs,
+    double WarmUpRssMb, double EndRssMb, double MaxRssMb, double SlopeMbPerMinute, List<double> FloorsMb, double CountsExactAfterMs, double EmptyAfterMs,
     int FilesBefore, int FilesAfter, int SocketsBefore, int SocketsAfter, int HistorySize, int UnhandledExceptions, int KestrelSendTimeouts,
     List<SoakSample> Samples)
 {
@@ -39,6 +39,8 @@ internal sealed record SoakResult(double Minutes, int Held, int Rooms, int Churn
         md.AppendLine(Report.Row("feed events read by the checkers, of those published (out of order or twice)", $"{FeedDelivered} of {FeedExpected} ({FeedOutOfOrder})"));
         md.AppendLine(Report.Row("RSS after warm-up / at the end / most", $"{WarmUpRssMb:F0} / {EndRssMb:F0} / {MaxRssMb:F0} MB"));
         md.AppendLine(Report.Row("RSS slope after warm-up (least squares)", $"**{SlopeMbPerMinute:F2} MB/min**"));
+        md.AppendLine(Report.Row("RSS at its lowest in each third after warm-up (whether the floor under the collector's rises and falls creeps up)",
+            string.Join(" / ", FloorsMb.Select(floor => $"{floor:F0}")) + " MB"));
         md.AppendLine(Report.Row("every room's count exact, after the load stopped", Report.Ms(CountsExactAfterMs)));
         md.AppendLine(Report.Row("every room at 0, after the last streams closed", Report.Ms(EmptyAfterMs)));
         md.AppendLine(Report.Row("unhandled request exceptions in the server's log", UnhandledExceptions));
@@ -131,9 +133,17 @@ internal static class Soak
             sizes.SoakStalledLifetime.Least.TotalSeconds, sizes.SoakStalledLifetime.Most.TotalSeconds, sizes.SoakPublishRate,
             churn.Cycles, churn.Failed, stalled.Cycles, stalled.Dropped, published.Total, published.Failed, published.FailedStatuses,
             delivered, published.Total, outOfOrder,
-            afterWarmUp[0].RssMb, samples[^1].RssMb, samples.Max(s => s.RssMb), Slope(afterWarmUp) * 60, countsExact, empty,
+            afterWarmUp[0].RssMb, samples[^1].RssMb, samples.Max(s => s.RssMb), Slope(afterWarmUp) * 60, Floors(afterWarmUp, parts: 3), countsExact, empty,
             filesBefore, server.OpenFiles(), socketsBefore, server.OpenSockets(), sizes.SoakHistory,
             server.LogLines("An unhandled exception"), server.LogLines("Unexpected exception in TimingPipeFlusher.FlushAsync"), samples);
+    }
+
+    /// <summary>The lowest RSS in each of <paramref name="parts"/> equal spans of time.</summary>
+    private static List<double> Floors(IReadOnlyList<SoakSample> samples, int parts)
+    {
+        var (from, span) = (samples[0].Seconds, samples[^1].Seconds - samples[0].Seconds);
+        return [.. samples.GroupBy(s => Math.Min(parts - 1, (int)((s.Seconds - from) / span * parts))).OrderBy(part => part.Key)
+            .Select(part => part.Min(s => s.RssMb))];
     }
 
     /// <summary>Least-squares slope of RSS over time, in MB per second.</summary>
