@@ -67,6 +67,9 @@ public sealed class GraceCluster : ClusterFixture
         : base(leaseSeconds: 30, GraceSeconds, time) => Time = time;
 
     public FakeTimeProvider Time { get; }
+
+    /// <summary>Moves the grains' clock (off the test's thread: timers fire inside the call).</summary>
+    public Task AdvanceAsync(TimeSpan by) => Task.Run(() => Time.Advance(by));
 }
 
 [CollectionDefinition(nameof(DefaultCluster))]

@@ -16,9 +16,6 @@ public sealed class GraceTests(GraceCluster fixture)
 
     private IPresenceGrain NewRoom() => fixture.Client.GetGrain<IPresenceGrain>($"room-{Guid.NewGuid():N}");
 
-    /// <summary>Moves the grains' clock (off the test's thread: timers fire inside the call).</summary>
-    private Task AdvanceAsync(TimeSpan by) => Task.Run(() => fixture.Time.Advance(by));
-
     private static async Task<(int Watching, int Connections)> CountsAsync(IPresenceGrain grain)
     {
         var counts = await grain.GetAsync();
@@ -34,9 +31,9 @@ public sealed class GraceTests(GraceCluster fixture)
 
         await grain.LeaveAsync(page.ConnectionId);
         var away = await grain.GetAsync();
-        await AdvanceAsync(Grace / 2);
+        await fixture.AdvanceAsync(Grace / 2);
         var back = await grain.JoinAsync(FrontEnd, [reloaded]);
-        await AdvanceAsync(Grace); // past the end of the first connection's grace
+        await fixture.AdvanceAsync(Grace); // past the end of the first connection's grace
 
         Assert.Equal((1, 1), (joined.Watching, joined.Connections));
         Assert.Equal((1, 0), (away.Watching, away.Connections));
@@ -54,9 +51,9 @@ public sealed class GraceTests(GraceCluster fixture)
 
         await grain.LeaveAsync(alice.ConnectionId);
         var justLeft = await CountsAsync(grain);
-        await AdvanceAsync(Grace - TimeSpan.FromMilliseconds(1));
+        await fixture.AdvanceAsync(Grace - TimeSpan.FromMilliseconds(1));
         var almostOver = await grain.GetAsync();
-        await AdvanceAsync(TimeSpan.FromMilliseconds(1));
+        await fixture.AdvanceAsync(TimeSpan.FromMilliseconds(1));
         var over = await grain.GetAsync();
 
         Assert.Equal((1, 0), justLeft);
@@ -73,11 +70,11 @@ public sealed class GraceTests(GraceCluster fixture)
         await grain.JoinAsync(FrontEnd, [alice, bob]);
 
         await grain.LeaveAsync(alice.ConnectionId);
-        await AdvanceAsync(TimeSpan.FromSeconds(1));
+        await fixture.AdvanceAsync(TimeSpan.FromSeconds(1));
         await grain.LeaveAsync(bob.ConnectionId);
-        await AdvanceAsync(Grace - TimeSpan.FromSeconds(1));
+        await fixture.AdvanceAsync(Grace - TimeSpan.FromSeconds(1));
         var aliceOver = await CountsAsync(grain);
-        await AdvanceAsync(TimeSpan.FromSeconds(1));
+        await fixture.AdvanceAsync(TimeSpan.FromSeconds(1));
 
         Assert.Equal((1, 0), aliceOver);
         Assert.Equal((0, 0), await CountsAsync(grain));
@@ -120,10 +117,10 @@ public sealed class GraceTests(GraceCluster fixture)
         // Past the 30 s lease in steps of the 3 s sweep: the lease lapses at the first sweep after it.
         for (var elapsed = TimeSpan.Zero; elapsed <= TimeSpan.FromSeconds(30); elapsed += TimeSpan.FromSeconds(3))
         {
-            await AdvanceAsync(TimeSpan.FromSeconds(3));
+            await fixture.AdvanceAsync(TimeSpan.FromSeconds(3));
         }
         var lapsed = await CountsAsync(grain);
-        await AdvanceAsync(Grace);
+        await fixture.AdvanceAsync(Grace);
 
         Assert.Equal((1, 0), lapsed);
         Assert.Equal((0, 0), await CountsAsync(grain));

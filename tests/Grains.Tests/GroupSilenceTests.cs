@@ -12,9 +12,6 @@ public sealed class GroupSilenceTests(GraceCluster fixture)
 {
     private static readonly TimeSpan ReportPeriod = TimeSpan.FromSeconds(30);
 
-    /// <summary>Moves the grains' clock (off the test's thread: timers fire inside the call).</summary>
-    private Task AdvanceAsync(TimeSpan by) => Task.Run(() => fixture.Time.Advance(by));
-
     private static (int Watching, int Connections, int Rooms) Sums(GroupChanged group) => (group.Watching, group.Connections, group.Rooms);
 
     /// <summary>The group's sums once they are <paramref name="expected"/> (a one-way report may still be on its way), or as they are after 5 s.</summary>
@@ -38,11 +35,11 @@ public sealed class GroupSilenceTests(GraceCluster fixture)
 
         await group.ReportAsync(Room(1));
         Assert.Equal((3, 3, 1), await SumsOnceAsync(group, (3, 3, 1)));
-        await AdvanceAsync(TimeSpan.FromSeconds(1)); // published, and stored
-        await AdvanceAsync(2 * ReportPeriod);
+        await fixture.AdvanceAsync(TimeSpan.FromSeconds(1)); // published, and stored
+        await fixture.AdvanceAsync(2 * ReportPeriod);
         await group.ReportAsync(Room(2)); // the same counts again: nothing to publish or store
         await group.GetAsync(); // lets the report in before the clock moves on
-        await AdvanceAsync(2 * ReportPeriod); // the stored report is four periods old, the last one two
+        await fixture.AdvanceAsync(2 * ReportPeriod); // the stored report is four periods old, the last one two
 
         await fixture.Cluster.DeactivateAsync(group); // as when its silo dies
         var reactivated = await group.GetAsync();
@@ -50,11 +47,11 @@ public sealed class GroupSilenceTests(GraceCluster fixture)
         {
             // One period at a time: the group's timer sets its next tick once a tick has run, which
             // the grain does before it answers the call that follows.
-            await AdvanceAsync(step);
+            await fixture.AdvanceAsync(step);
             await group.GetAsync();
         }
         var stillReported = await group.GetAsync();
-        await AdvanceAsync(TimeSpan.FromSeconds(1));
+        await fixture.AdvanceAsync(TimeSpan.FromSeconds(1));
         var silentForThreePeriods = await group.GetAsync();
 
         Assert.Equal((3, 3, 1), Sums(reactivated));

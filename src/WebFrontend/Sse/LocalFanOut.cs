@@ -22,7 +22,6 @@ internal abstract partial class LocalFanOut
     private long _attachedCount;
     private bool _closed;
     private SseFrame? _nextCounts;
-    private long _newestCounts;
     private bool _postingCounts;
 
     protected LocalFanOut(string name, PresenceMetrics metrics, CountPacing pacing, ILogger logger)
@@ -105,11 +104,11 @@ internal abstract partial class LocalFanOut
         var frame = await encode(change);
         lock (Gate)
         {
-            if (frame.Position <= _newestCounts)
+            if (frame.Position < _latestVersion)
             {
-                return; // a newer one was encoded first
+                return; // a newer one came while this one was encoded
             }
-            (_nextCounts, _newestCounts) = (frame, frame.Position);
+            _nextCounts = frame;
             if (_postingCounts)
             {
                 return;
