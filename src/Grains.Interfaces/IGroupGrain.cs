@@ -40,4 +40,8 @@ public interface IGroupGrain : IGrainWithStringKey
 
     [ReadOnly]
     Task<GroupChanged> GetAsync();
+
+    /// <summary>Reports the group's sums to its parent again, at once: asked by a parent that was reactivated.</summary>
+    [OneWay]
+    Task ReportAgainAsync();
 }

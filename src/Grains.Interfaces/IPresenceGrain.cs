@@ -39,4 +39,8 @@ public interface IPresenceGrain : IGrainWithStringKey
 
     [ReadOnly]
     Task<PresenceChanged> GetAsync();
+
+    /// <summary>Reports the room's counts to its group again, at once: asked by a group that was reactivated.</summary>
+    [OneWay]
+    Task ReportAgainAsync();
 }

@@ -53,7 +53,7 @@ public sealed partial class GroupGrain(
         _publishTimer = this.RegisterGrainTimer(
             PublishAsync, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan));
         _reportPeriod = Groups.ReportPeriod(_options, reminderOptions.Value);
-        this.RegisterGrainTimer(ReportAgainAsync, new GrainTimerCreationOptions(_reportPeriod, _reportPeriod));
+        this.RegisterGrainTimer(OnReportPeriodAsync, new GrainTimerCreationOptions(_reportPeriod, _reportPeriod));
         // A part's silence counts from now: it could not report to this activation before it ran,
         // and what was stored is only as recent as the last change of the sums (a part whose
         // counts have not changed for a while reports again without being stored).
@@ -61,6 +61,10 @@ public sealed partial class GroupGrain(
         foreach (var reported in stored.State.Parts)
         {
             _parts[(reported.Part.Name, reported.Part.IsGroup)] = reported with { At = now };
+            // Its reports to the previous activation in the seconds before that one's silo was
+            // declared dead were lost (a one-way call to a dead silo is dropped; seen in the cluster
+            // tests): ask for its counts now rather than wait for its next report, up to a period.
+            AskToReportAgain(reported.Part);
         }
         _version = _publishedVersion = Math.Max(stored.State.Version, Groups.ClockVersion(time));
         return Task.CompletedTask;
@@ -135,16 +139,27 @@ public sealed partial class GroupGrain(
         }
     }
 
-    /// <summary>Every report period: drops parts that stopped reporting, and reports the sums to the parent group again.</summary>
-    private Task ReportAgainAsync()
+    /// <summary>Reports the sums, also empty ones, unless a publish on its way reports them anyway.</summary>
+    public Task ReportAgainAsync()
     {
-        ForgetSilentParts();
-        if (!_publishScheduled && _parts.Count > 0)
+        if (!_publishScheduled)
         {
             ReportToParent(Sums());
         }
         return Task.CompletedTask;
     }
+
+    /// <summary>Every report period: drops parts that stopped reporting, and reports the sums to the parent group again.</summary>
+    private Task OnReportPeriodAsync()
+    {
+        ForgetSilentParts();
+        return _parts.Count > 0 ? ReportAgainAsync() : Task.CompletedTask;
+    }
+
+    private void AskToReportAgain(GroupPart part) =>
+        (part.IsGroup
+            ? GrainFactory.GetGrain<IGroupGrain>(part.Name).ReportAgainAsync()
+            : GrainFactory.GetGrain<IPresenceGrain>(part.Name).ReportAgainAsync()).Ignore();
 
     private void ForgetSilentParts()
     {

@@ -207,6 +207,16 @@ public sealed partial class PresenceGrain(
         }
     }
 
+    /// <summary>A publish on its way reports anyway.</summary>
+    public Task ReportAgainAsync()
+    {
+        if (!_publishScheduled)
+        {
+            ReportUpwards(Snapshot());
+        }
+        return Task.CompletedTask;
+    }
+
     private void Admit(string frontEnd, Member member, DateTimeOffset expires)
     {
         if (_leases.TryGetValue(member.ConnectionId, out var lease))

@@ -6,7 +6,7 @@ namespace Presence.Cluster.Tests;
 
 /// <summary>
 /// A real process of the cluster (redis-server, a silo, a front end). Its output goes to a log file
-/// (kept for a failed run) and can be awaited line by line.
+/// (kept for a failed run), each line with the time it was read, and can be awaited line by line.
 /// </summary>
 internal sealed class NodeProcess : IAsyncDisposable
 {
@@ -127,7 +127,7 @@ internal sealed class NodeProcess : IAsyncDisposable
         }
         lock (_gate)
         {
-            _log.WriteLine(line);
+            _log.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {line}");
             _lines.Add(line);
             foreach (var (text, seen) in _awaited.Where(awaited => line.Contains(awaited.Text, StringComparison.Ordinal)).ToList())
             {

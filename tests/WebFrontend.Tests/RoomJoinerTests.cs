@@ -80,5 +80,7 @@ public sealed class RoomJoinerTests
         public Task ReportActivityAsync(Guid connectionId, bool idle) => throw new NotSupportedException();
 
         public Task<PresenceChanged> GetAsync() => throw new NotSupportedException();
+
+        public Task ReportAgainAsync() => throw new NotSupportedException();
     }
 }
