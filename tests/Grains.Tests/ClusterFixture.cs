@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Orleans.Hosting;
+using Orleans.Storage;
 using Orleans.TestingHost;
 using Presence.Grains.Interfaces;
 
@@ -19,6 +20,16 @@ public abstract class ClusterFixture(double leaseSeconds, double departureGraceS
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
     public IClusterClient Client => Cluster.Client;
+
+    /// <summary>Where rooms and groups keep their state, to read or rewrite it as a successor activation finds it.</summary>
+    public IGrainStorage RoomsStorage => Cluster.Silos[0].ServiceProvider.GetRequiredKeyedService<IGrainStorage>(Storage.Rooms);
+
+    public async Task<GrainState<GroupParts>> ReadStoredAsync(IGroupGrain group)
+    {
+        var state = new GrainState<GroupParts>(new GroupParts());
+        await RoomsStorage.ReadStateAsync("group", group.GetGrainId(), state);
+        return state;
+    }
 
     public async Task InitializeAsync()
     {

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-using Orleans.Storage;
 using Presence.Grains.Interfaces;
 
 namespace Presence.Grains.Tests;
@@ -85,30 +83,21 @@ public sealed class GroupGrainTests(DefaultCluster fixture)
         await using var watcher = await WatchAsync(top);
         await JoinAsync($"{top}:r", Members.New());
         await watcher.WaitForAsync(sums => sums.Connections == 1); // published, so stored before
-        var storedWithOne = (await ReadStoredAsync(group)).State;
+        var storedWithOne = (await fixture.ReadStoredAsync(group)).State;
         await JoinAsync($"{top}:r", Members.New());
         var two = await watcher.WaitForAsync(sums => sums.Connections == 2);
 
         // As when the group's silo died after storing the sums of one connection, and the room's
         // report of the second (a one-way call) went to that silo before it was declared dead.
         await fixture.Cluster.DeactivateAsync(group);
-        var stored = await ReadStoredAsync(group);
+        var stored = await fixture.ReadStoredAsync(group);
         stored.State = storedWithOne;
-        await RoomsStorage.WriteStateAsync("group", group.GetGrainId(), stored);
+        await fixture.RoomsStorage.WriteStateAsync("group", group.GetGrainId(), stored);
         await group.GetAsync();
 
         // The room reports again every 30 s (its lease): the answer to the group's request comes first.
         var after = await watcher.WaitForAsync(sums => sums.Version > two.Version, TimeSpan.FromSeconds(5));
         Assert.Equal((2, 2, 1), Sums(after));
-    }
-
-    private IGrainStorage RoomsStorage => fixture.Cluster.Silos[0].ServiceProvider.GetRequiredKeyedService<IGrainStorage>(Storage.Rooms);
-
-    private async Task<GrainState<GroupParts>> ReadStoredAsync(IGroupGrain group)
-    {
-        var state = new GrainState<GroupParts>(new GroupParts());
-        await RoomsStorage.ReadStateAsync("group", group.GetGrainId(), state);
-        return state;
     }
 
     [Fact]
