@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Runtime;
 using Presence.Grains;
+using Presence.WebFrontend.Tests;
 
 namespace Presence.Cluster.Tests;
 
@@ -43,7 +44,7 @@ internal sealed class ProcessCluster : IAsyncDisposable
     /// <summary>Redis, then the silos, then the front ends; <paramref name="settings"/> (<c>Key=Value</c>) go to every silo and front end.</summary>
     public static async Task<ProcessCluster> StartAsync(int silos, int frontEnds, params string[] settings)
     {
-        var redisPort = NodeProcess.FreePort();
+        var redisPort = LoopbackServer.FreePort();
         var redis = NodeProcess.Start("redis", "redis-server",
             ["--port", redisPort.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], Path.GetTempPath());
         await redis.WaitForOutputAsync("Ready to accept connections", StartTimeout);
@@ -64,9 +65,9 @@ internal sealed class ProcessCluster : IAsyncDisposable
 
     public async Task<SiloNode> StartSiloAsync()
     {
-        var (siloPort, gatewayPort) = (NodeProcess.FreePort(), NodeProcess.FreePort());
+        var (siloPort, gatewayPort) = (LoopbackServer.FreePort(), LoopbackServer.FreePort());
         var process = Start("silo", Build.Silo,
-            [$"Orleans:SiloPort={siloPort}", $"Orleans:GatewayPort={gatewayPort}", $"Dashboard:Port={NodeProcess.FreePort()}"]);
+            [$"Orleans:SiloPort={siloPort}", $"Orleans:GatewayPort={gatewayPort}", $"Dashboard:Port={LoopbackServer.FreePort()}"]);
         var silo = new SiloNode(process, siloPort, gatewayPort);
         lock (Silos)
         {
@@ -79,7 +80,7 @@ internal sealed class ProcessCluster : IAsyncDisposable
     /// <summary>A front end on <paramref name="port"/> (one that was stopped, say), or on a free port.</summary>
     public async Task<FrontEndNode> StartFrontEndAsync(int? port = null)
     {
-        port ??= NodeProcess.FreePort();
+        port ??= LoopbackServer.FreePort();
         var process = Start("frontend", Build.WebFrontend,
             ["Orleans:Mode=Client", $"Urls=http://127.0.0.1:{port}", $"Feed:PublishKeys:0={PublishKey}"]);
         var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = Timeout.InfiniteTimeSpan };

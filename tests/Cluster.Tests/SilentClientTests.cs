@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Presence.WebFrontend.Tests;
 using Xunit.Abstractions;
 
 namespace Presence.Cluster.Tests;
@@ -23,11 +24,11 @@ public sealed class SilentClientTests(ITestOutputHelper output)
     public async Task ClientGoneSilent_StaysCountedWhileItsKernelAnswers_DroppedWithinTheBoundOnceItsPacketsVanish()
     {
         await using var network = await NetworkNamespace.CreateAsync();
-        var url = $"http://{network.HostAddress}:{NodeProcess.FreePort()}";
+        var url = $"http://{network.HostAddress}:{LoopbackServer.FreePort()}";
         await using var frontEnd = NodeProcess.Start("frontend", "dotnet",
             [
                 Build.WebFrontend, $"--Urls={url}",
-                $"--Orleans:SiloPort={NodeProcess.FreePort()}", $"--Orleans:GatewayPort={NodeProcess.FreePort()}",
+                $"--Orleans:SiloPort={LoopbackServer.FreePort()}", $"--Orleans:GatewayPort={LoopbackServer.FreePort()}",
                 "--Presence:PublishIntervalMilliseconds=50",
                 $"--Sse:KeepAliveSeconds={KeepAliveSeconds}", $"--Sse:DeadClientSeconds={DeadClientSeconds}",
             ],

@@ -1,7 +1,5 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 
@@ -19,8 +17,8 @@ public class PresenceFactory : WebApplicationFactory<Program>
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseSetting("Orleans:SiloPort", FreePort().ToString());
-        builder.UseSetting("Orleans:GatewayPort", FreePort().ToString());
+        builder.UseSetting("Orleans:SiloPort", LoopbackServer.FreePort().ToString());
+        builder.UseSetting("Orleans:GatewayPort", LoopbackServer.FreePort().ToString());
         builder.UseSetting("Presence:PublishIntervalMilliseconds", "50");
         builder.UseSetting("Presence:DepartureGraceSeconds", "0");
         builder.UseSetting("Sse:KeepAliveSeconds", KeepAliveSeconds.ToString());
@@ -51,12 +49,6 @@ public class PresenceFactory : WebApplicationFactory<Program>
         (await client.SendAsync(request)).EnsureSuccessStatusCode();
     }
 
-    internal static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
 
 /// <summary>The service on a real Kestrel socket, for a real browser and for bytes HttpClient would not send.</summary>

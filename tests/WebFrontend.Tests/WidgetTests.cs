@@ -225,7 +225,7 @@ public sealed class WidgetTests(WidgetFixture fixture) : ChromiumTests, IClassFi
     public async Task ServerStoppedAndStartedAgain_ShowsReconnecting_ThenTheRightCount()
     {
         var room = NewRoom();
-        var port = PresenceFactory.FreePort();
+        var port = LoopbackServer.FreePort();
         var settings = new Dictionary<string, string>
         {
             ["Shutdown:DrainSeconds"] = "1",
