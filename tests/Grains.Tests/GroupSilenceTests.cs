@@ -14,16 +14,19 @@ public sealed class GroupSilenceTests(GraceCluster fixture)
 
     private static (int Watching, int Connections, int Rooms) Sums(GroupChanged group) => (group.Watching, group.Connections, group.Rooms);
 
-    /// <summary>The group's sums once they are <paramref name="expected"/> (a one-way report may still be on its way), or as they are after 5 s.</summary>
-    private static async Task<(int Watching, int Connections, int Rooms)> SumsOnceAsync(IGroupGrain group, (int, int, int) expected)
+    /// <summary>
+    /// What the group shows once its sums are <paramref name="expected"/> (a one-way report, or the
+    /// publish that stores a change before it is shown, may still be on its way), or after 5 s.
+    /// </summary>
+    private static async Task<GroupChanged> ShownOnceAsync(IGroupGrain group, (int, int, int) expected)
     {
         var waited = Stopwatch.StartNew();
-        var sums = Sums(await group.GetAsync());
-        while (sums != expected && waited.Elapsed < TimeSpan.FromSeconds(5))
+        var shown = await group.GetAsync();
+        while (Sums(shown) != expected && waited.Elapsed < TimeSpan.FromSeconds(5))
         {
-            sums = Sums(await group.GetAsync());
+            shown = await group.GetAsync();
         }
-        return sums;
+        return shown;
     }
 
     [Fact]
@@ -36,7 +39,7 @@ public sealed class GroupSilenceTests(GraceCluster fixture)
         GroupPart Room(long version) => new($"{name}-elsewhere:r", IsGroup: false, Watching: 3, Connections: 3, Rooms: 1, version);
 
         await group.ReportAsync(Room(1));
-        Assert.Equal((3, 3, 1), await SumsOnceAsync(group, (3, 3, 1)));
+        Assert.Equal((3, 3, 1), Sums(await ShownOnceAsync(group, (3, 3, 1))));
         await fixture.AdvanceAsync(TimeSpan.FromSeconds(1)); // published, and stored
         await fixture.AdvanceAsync(2 * ReportPeriod);
         await group.ReportAsync(Room(2)); // the same counts again: nothing to publish or store
@@ -53,11 +56,14 @@ public sealed class GroupSilenceTests(GraceCluster fixture)
             await group.GetAsync();
         }
         var stillReported = await group.GetAsync();
+        var lastSecond = Groups.ClockVersion(fixture.Time);
         await fixture.AdvanceAsync(TimeSpan.FromSeconds(1));
-        var silentForThreePeriods = await group.GetAsync();
+        var silentForThreePeriods = await ShownOnceAsync(group, (0, 0, 0));
 
         Assert.Equal((3, 3, 1), Sums(reactivated));
         Assert.Equal((3, 3, 1), Sums(stillReported));
         Assert.Equal((0, 0, 0), Sums(silentForThreePeriods));
+        // Its version is the time of the change: the part was dropped in the last second, not before.
+        Assert.True(silentForThreePeriods.Version > lastSecond, $"dropped at version {silentForThreePeriods.Version}, before {lastSecond}");
     }
 }
