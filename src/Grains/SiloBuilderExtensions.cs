@@ -66,7 +66,7 @@ public static class SiloBuilderExtensions
     /// <summary>The embedded default, where one process is the whole cluster: storage, reminders and feed history in memory.</summary>
     public static ISiloBuilder UseInMemoryPresenceStorage(this ISiloBuilder silo)
     {
-        silo.AddMemoryGrainStorage(Storage.Rooms, BinaryState);
+        silo.Services.AddKeyedSingleton<IGrainStorage, ProcessGrainStorage>(Storage.Rooms);
         silo.AddMemoryGrainStorage(RoomStreams.PubSubStore, BinaryState);
         silo.UseInMemoryReminderService();
         silo.Services.AddSingleton<IFeedHistory, MemoryFeedHistory>();

@@ -26,6 +26,25 @@ public sealed class DirectoryAndConnectionTests(DefaultCluster fixture)
     }
 
     [Fact]
+    public async Task ConnectionGrains_Forgotten_LeaveNothingInTheEmbeddedStorage()
+    {
+        // Orleans' memory storage kept a key for each: the embedded process grew with every connection ever opened.
+        var storage = Assert.IsType<ProcessGrainStorage>(fixture.RoomsStorage);
+        var connections = Enumerable.Range(0, 200).Select(_ => fixture.Client.GetGrain<IConnectionGrain>(Guid.NewGuid())).ToList();
+        var identity = new ConnectionIdentity("room", "viewer-1", "front-end-1", DateTimeOffset.UtcNow);
+        var before = storage.Count;
+
+        await Task.WhenAll(connections.Select(connection => connection.RecordAsync(identity, activityToken: null)));
+        var recorded = storage.Count;
+        await Task.WhenAll(connections.Select(connection => connection.ForgetAsync()));
+        var forgotten = storage.Count;
+
+        // Other tests' rooms may store or clear a state meanwhile: a few, not hundreds.
+        Assert.InRange(recorded - before, 190, 210);
+        Assert.InRange(forgotten - before, -10, 10);
+    }
+
+    [Fact]
     public void ConnectionIdentity_KeepsItsRoomsThroughSerialization_ARecordWithoutRoomsIsInItsRoom()
     {
         var serializer = fixture.Cluster.Silos[0].ServiceProvider.GetRequiredService<Serializer>();
