@@ -77,6 +77,7 @@ internal static class Soak
 
     private const double WarmUpFraction = 0.2;
     private const double CompactionFall = 0.05;
+    private const int CompactionSteps = 12; // a minute of samples
     private static readonly TimeSpan SampleEvery = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromMinutes(1);
 
@@ -144,28 +145,34 @@ internal static class Soak
     }
 
     /// <summary>
-    /// The RSS where each compacting collection left it: the collector gives memory back in a fall of
-    /// more than <see cref="CompactionFall"/> from one sample to the next (possibly over a few
-    /// samples), and the floor is the bottom of that fall. Between compactions RSS climbs with
+    /// The RSS where each compacting collection left it. The collector gives memory back in a fall
+    /// of more than <see cref="CompactionFall"/> from one sample to the next, or in a few such falls
+    /// within <see cref="CompactionSteps"/> samples; the floor is the lowest RSS from the first fall
+    /// to <see cref="CompactionSteps"/> samples after the last. Between compactions RSS climbs with
     /// garbage that the second generation holds until the next one; a leak shows as floors that
     /// rise, whatever the phase of those climbs in the run.
     /// </summary>
     internal static List<SoakSample> CompactionFloors(IReadOnlyList<SoakSample> samples)
     {
+        bool Falls(int i) => samples[i].RssMb < samples[i - 1].RssMb * (1 - CompactionFall);
+
         var floors = new List<SoakSample>();
-        var falling = false;
-        for (var i = 1; i < samples.Count; i++)
+        var first = 1;
+        while (first < samples.Count)
         {
-            var (previous, sample) = (samples[i - 1], samples[i]);
-            if (sample.RssMb < previous.RssMb * (1 - CompactionFall))
+            if (!Falls(first))
             {
-                falling = true;
+                first++;
+                continue;
             }
-            else if (falling && sample.RssMb >= previous.RssMb)
+            var last = first;
+            for (var i = first + 1; i < samples.Count && i <= last + CompactionSteps; i++)
             {
-                floors.Add(previous);
-                falling = false;
+                last = Falls(i) ? i : last;
             }
+            var end = Math.Min(samples.Count, last + CompactionSteps + 1);
+            floors.Add(samples.Take(end).Skip(first).MinBy(sample => sample.RssMb)!);
+            first = end;
         }
         return floors;
     }

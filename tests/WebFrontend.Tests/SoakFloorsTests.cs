@@ -58,6 +58,18 @@ public sealed class SoakFloorsTests
     }
 
     [Fact]
+    public void ACompactionInTwoFalls_WithABumpBetween_IsOneFloor_AtItsBottom()
+    {
+        // The samples of a 36-minute soak around its 22nd minute.
+        double[] rss = [568, 568, 568, 537, 538, 447, 451, 451, 453, 457, 457, 462, 466];
+        var samples = rss.Select((mb, i) => new SoakSample(i * SampleSeconds, mb, OpenFiles: 100)).ToList();
+
+        var floors = Soak.CompactionFloors(samples);
+
+        Assert.Equal([(25.0, 447.0)], floors.Select(floor => (floor.Seconds, floor.RssMb)));
+    }
+
+    [Fact]
     public void NoCompaction_NoFloor_NoSlope()
     {
         var climbing = Saw(cycles: 1, firstFloor: 400, floorRisePerCycle: 0)[..58];
