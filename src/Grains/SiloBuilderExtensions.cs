@@ -22,8 +22,11 @@ public static class SiloBuilderExtensions
 
     private const int GrainLocationCacheSize = 20_000;
 
-    /// <summary>The room grains and the memory streams between them and the front ends, whatever the storage.</summary>
-    public static ISiloBuilder AddPresenceGrains(this ISiloBuilder silo)
+    /// <summary>
+    /// The room grains and the memory streams between them and the front ends, whatever the
+    /// storage; the streams over <paramref name="streamQueues"/> queues (see <see cref="StreamQueues"/>).
+    /// </summary>
+    public static ISiloBuilder AddPresenceGrains(this ISiloBuilder silo, int streamQueues)
     {
         silo.Services.AddValidatedOptions<PresenceOptions>(PresenceOptions.Section);
         silo.Services.AddValidatedOptions<FeedOptions>(FeedOptions.Section);
@@ -39,6 +42,7 @@ public static class SiloBuilderExtensions
         silo.Configure<GrainDirectoryOptions>(options => options.CacheSize = GrainLocationCacheSize);
         silo.AddMemoryStreams(RoomStreams.ProviderName, streams =>
         {
+            streams.ConfigurePartitioning(streamQueues);
             // The default 100 ms poll would be added to the latency of every count and event; at
             // 5 ms an idle process spends about a tenth of a core on polling (measured: 2 ms, 0.14;
             // 10 ms, 0.075).

@@ -16,7 +16,7 @@ try
     var endpoints = PresenceCluster.Endpoints(builder.Configuration);
     builder.UseOrleans(silo =>
     {
-        silo.UseRedisPresenceCluster(builder.Configuration, feedRedis).AddPresenceGrains();
+        silo.UseRedisPresenceCluster(builder.Configuration, feedRedis).AddPresenceGrains(StreamQueues.Cluster);
         if (dashboard)
         {
             silo.AddDashboard(options => options.HideTrace = true); // live logs stay off an unauthenticated page

@@ -28,7 +28,7 @@ internal static class PresenceHosting
             case var _ when IsEmbedded(configuration):
                 builder.UseOrleans(silo =>
                 {
-                    silo.UseLocalhostPresenceCluster(configuration).UseInMemoryPresenceStorage().AddPresenceGrains();
+                    silo.UseLocalhostPresenceCluster(configuration).UseInMemoryPresenceStorage().AddPresenceGrains(StreamQueues.Embedded);
                     if (TelemetryHosting.HostsDashboard(configuration))
                     {
                         silo.AddPresenceDashboard();

@@ -36,7 +36,7 @@ public abstract class ClusterFixture(double leaseSeconds, double departureGraceS
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.UseInMemoryPresenceStorage().AddPresenceGrains();
+            silo.UseInMemoryPresenceStorage().AddPresenceGrains(StreamQueues.Embedded);
             silo.Services.Configure<PresenceOptions>(options =>
             {
                 options.LeaseSeconds = leaseSeconds;
