@@ -61,21 +61,22 @@ public abstract class ClusterFixture(double leaseSeconds, double departureGraceS
 /// <summary>Leases of 30 s: nothing lapses during a test.</summary>
 public sealed class DefaultCluster() : ClusterFixture(leaseSeconds: 30);
 
-/// <summary>Leases of 1 s, for tests about lapsing leases and reminders.</summary>
-public sealed class ShortLeaseCluster() : ClusterFixture(leaseSeconds: 1);
-
-/// <summary>A departure grace of 3 s on a fake clock that the tests move.</summary>
-public sealed class GraceCluster : ClusterFixture
+/// <summary>
+/// Leases of 30 s and a departure grace of 3 s on a fake clock that the tests move: no grain timer
+/// fires until a test moves it, so a stall of the machine lapses nothing the test renews.
+/// </summary>
+public sealed class FakeClockCluster : ClusterFixture
 {
+    public const double LeaseSeconds = 30;
     public const double GraceSeconds = 3;
 
-    public GraceCluster()
+    public FakeClockCluster()
         : this(new FakeTimeProvider(DateTimeOffset.UtcNow))
     {
     }
 
-    private GraceCluster(FakeTimeProvider time)
-        : base(leaseSeconds: 30, GraceSeconds, time) => Time = time;
+    private FakeClockCluster(FakeTimeProvider time)
+        : base(LeaseSeconds, GraceSeconds, time) => Time = time;
 
     public FakeTimeProvider Time { get; }
 
@@ -86,12 +87,5 @@ public sealed class GraceCluster : ClusterFixture
 [CollectionDefinition(nameof(DefaultCluster))]
 public sealed class DefaultClusterCollection : ICollectionFixture<DefaultCluster>;
 
-/// <summary>
-/// Run alone, after the other collections: with 1 s leases a stall of a few hundred milliseconds
-/// (the other clusters starting on the same two cores) lapses a lease the test renews.
-/// </summary>
-[CollectionDefinition(nameof(ShortLeaseCluster), DisableParallelization = true)]
-public sealed class ShortLeaseClusterCollection : ICollectionFixture<ShortLeaseCluster>;
-
-[CollectionDefinition(nameof(GraceCluster))]
-public sealed class GraceClusterCollection : ICollectionFixture<GraceCluster>;
+[CollectionDefinition(nameof(FakeClockCluster))]
+public sealed class FakeClockClusterCollection : ICollectionFixture<FakeClockCluster>;

@@ -8,11 +8,11 @@ namespace Presence.Grains.Tests;
 /// memory streams' agents run on that clock too, so these tests read snapshots, not the stream; the
 /// web tests watch the stream on real time.)
 /// </summary>
-[Collection(nameof(GraceCluster))]
-public sealed class GraceTests(GraceCluster fixture)
+[Collection(nameof(FakeClockCluster))]
+public sealed class GraceTests(FakeClockCluster fixture)
 {
     private const string FrontEnd = "front-end-1";
-    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(GraceCluster.GraceSeconds);
+    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(FakeClockCluster.GraceSeconds);
 
     private IPresenceGrain NewRoom() => fixture.Client.GetGrain<IPresenceGrain>($"room-{Guid.NewGuid():N}");
 

@@ -8,8 +8,8 @@ namespace Presence.Grains.Tests;
 /// change coalesced into the publish interval waits for the clock, as it did in the cluster tests
 /// when the group's silo died before the end of the interval.
 /// </summary>
-[Collection(nameof(GraceCluster))]
-public sealed class GroupShownTests(GraceCluster fixture)
+[Collection(nameof(FakeClockCluster))]
+public sealed class GroupShownTests(FakeClockCluster fixture)
 {
     [Fact]
     public async Task Group_ReactivatedBeforeStoringItsNewestSums_ShowsNothingBelowWhatItShowedBefore()

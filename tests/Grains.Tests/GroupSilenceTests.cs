@@ -7,8 +7,8 @@ namespace Presence.Grains.Tests;
 /// A group forgets a part that stops reporting (its silo died with its last report) after three
 /// report periods, on the grains' fake clock (leases of 30 s: a report period of 30 s).
 /// </summary>
-[Collection(nameof(GraceCluster))]
-public sealed class GroupSilenceTests(GraceCluster fixture)
+[Collection(nameof(FakeClockCluster))]
+public sealed class GroupSilenceTests(FakeClockCluster fixture)
 {
     private static readonly TimeSpan ReportPeriod = TimeSpan.FromSeconds(30);
 
