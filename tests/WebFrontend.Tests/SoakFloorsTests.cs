@@ -70,6 +70,20 @@ public sealed class SoakFloorsTests
     }
 
     [Fact]
+    public void FloorsOffTheirLine_GiveTheSlopeAStandardError_FloorsOnItNone()
+    {
+        // A minute apart: 400, 403, 400 MB lie 1, 2 and 1 MB off their flat line.
+        SoakSample[] bumped = [new(0, 400, 100), new(60, 403, 100), new(120, 400, 100)];
+        SoakSample[] rising = [new(0, 400, 100), new(60, 401, 100), new(120, 402, 100)];
+
+        Assert.Equal(0, Soak.Slope(bumped) * 60, precision: 6);
+        Assert.Equal(Math.Sqrt(3), Soak.SlopeStandardError(bumped) * 60, precision: 6);
+        Assert.Equal(1, Soak.Slope(rising) * 60, precision: 6);
+        Assert.Equal(0, Soak.SlopeStandardError(rising) * 60, precision: 6);
+        Assert.True(double.IsNaN(Soak.SlopeStandardError(rising[..2])), "two floors always lie on their line");
+    }
+
+    [Fact]
     public void NoCompaction_NoFloor_NoSlope()
     {
         var climbing = Saw(cycles: 1, firstFloor: 400, floorRisePerCycle: 0)[..58];
