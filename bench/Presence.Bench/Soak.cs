@@ -41,7 +41,8 @@ internal sealed record SoakResult(double Minutes, int Held, int Rooms, int Churn
         md.AppendLine(Report.Row("RSS slope after warm-up (least squares over every sample: the collector's rises and falls weigh in it by where they fall)", $"{SlopeMbPerMinute:F2} MB/min"));
         md.AppendLine(Report.Row("RSS where each of the collector's compactions after warm-up left it (minute: MB)",
             Floors.Count == 0 ? "none" : string.Join(", ", Floors.Select(floor => $"{floor.Seconds / 60:F1}: {floor.RssMb:F0}"))));
-        md.AppendLine(Report.Row("slope of those floors (least squares ± its standard error)", $"**{FloorSlopeMbPerMinute:F2} ± {FloorSlopeErrorMbPerMinute:F2} MB/min**"));
+        md.AppendLine(Report.Row("slope of those floors (least squares ± its standard error)",
+            double.IsNaN(FloorSlopeErrorMbPerMinute) ? "too few floors" : $"**{FloorSlopeMbPerMinute:F2} ± {FloorSlopeErrorMbPerMinute:F2} MB/min**"));
         md.AppendLine(Report.Row("every room's count exact, after the load stopped", Report.Ms(CountsExactAfterMs)));
         md.AppendLine(Report.Row("every room at 0, after the last streams closed", Report.Ms(EmptyAfterMs)));
         md.AppendLine(Report.Row("unhandled request exceptions in the server's log", UnhandledExceptions));
