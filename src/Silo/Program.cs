@@ -1,9 +1,6 @@
 using System.Net;
-using OpenTelemetry.Metrics;
-using OpenTelemetry.Resources;
-using Orleans.Dashboard;
 using Presence.Grains;
-using Presence.Grains.Interfaces;
+using Presence.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
 // Dashboard:Enabled (default true): the Orleans dashboard at /dashboard, on the silo's HTTP port
@@ -19,7 +16,7 @@ try
         silo.UseRedisPresenceCluster(builder.Configuration, feedRedis).AddPresenceGrains(StreamQueues.Cluster);
         if (dashboard)
         {
-            silo.AddDashboard(options => options.HideTrace = true); // live logs stay off an unauthenticated page
+            silo.AddPresenceDashboard();
         }
     });
     var port = builder.Configuration.GetValue("Dashboard:Port", 8080);
@@ -40,13 +37,7 @@ catch (InvalidOperationException exception)
     Console.Error.WriteLine($"presence silo: {exception.Message}");
     return 2;
 }
-builder.Services.AddOpenTelemetry().ConfigureResource(resource => resource.AddService("presence-silo")).WithMetrics(metrics => metrics
-    .AddMeter(Telemetry.Meters)
-    .AddView(instrument => instrument.Name == Telemetry.BrokenOrleansCounter
-        ? MetricStreamConfiguration.Drop
-        : new MetricStreamConfiguration { CardinalityLimit = Telemetry.SeriesPerInstrument })
-    .AddRuntimeInstrumentation()
-    .AddPrometheusExporter());
+builder.Services.AddPresenceOpenTelemetry("presence-silo");
 // SIGTERM: the silo leaves the cluster (its rooms move to the other silos) before the process exits.
 builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(20));
 
@@ -54,7 +45,7 @@ var app = builder.Build();
 app.MapPrometheusScrapingEndpoint();
 if (dashboard)
 {
-    app.MapOrleansDashboard("/dashboard");
+    app.MapPresenceDashboard("/dashboard");
 }
 await app.RunAsync();
 return 0;

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Presence.Grains;
 using Presence.Grains.Interfaces;
+using Presence.Hosting;
 using Presence.WebFrontend.Feed;
 using Presence.WebFrontend.Groups;
 using Presence.WebFrontend.Limits;

@@ -419,6 +419,24 @@ public sealed class ClusterTests
         await DisposeAllAsync([watcher, joining]);
     }
 
+    [Fact]
+    public async Task Silo_ServesMetricsAndItsDashboard_ABadSiloAddressIsA400()
+    {
+        await using var cluster = await ProcessCluster.StartAsync(silos: 1, frontEnds: 0);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{cluster.Silos[0].HttpPort}") };
+
+        using var page = await http.GetAsync("/dashboard/");
+        using var metrics = await http.GetAsync("/metrics");
+        using var badAddress = await http.GetAsync("/dashboard/SiloProperties/not-a-silo");
+
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("<title>Orleans Dashboard</title>", await page.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+        Assert.Contains("orleans_", await metrics.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.BadRequest, badAddress.StatusCode);
+        Assert.Equal("application/problem+json", badAddress.Content.Headers.ContentType?.MediaType);
+    }
+
     [Theory]
     [InlineData("silo", "--ConnectionStrings:Redis=127.0.0.1:1", "is not reachable")]
     [InlineData("silo", "--Orleans:ClusterId=presence", "ConnectionStrings:Redis is not set")]

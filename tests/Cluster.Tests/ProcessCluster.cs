@@ -7,8 +7,8 @@ using Presence.WebFrontend.Tests;
 
 namespace Presence.Cluster.Tests;
 
-/// <summary>A silo process and the ports it was started on.</summary>
-internal sealed record SiloNode(NodeProcess Process, int SiloPort, int GatewayPort);
+/// <summary>A silo process and the ports it was started on (its HTTP port serves <c>/metrics</c> and <c>/dashboard</c>).</summary>
+internal sealed record SiloNode(NodeProcess Process, int SiloPort, int GatewayPort, int HttpPort);
 
 /// <summary>A client-mode front end process and an HTTP client for it.</summary>
 internal sealed record FrontEndNode(NodeProcess Process, HttpClient Http);
@@ -65,10 +65,10 @@ internal sealed class ProcessCluster : IAsyncDisposable
 
     public async Task<SiloNode> StartSiloAsync()
     {
-        var (siloPort, gatewayPort) = (LoopbackServer.FreePort(), LoopbackServer.FreePort());
+        var (siloPort, gatewayPort, httpPort) = (LoopbackServer.FreePort(), LoopbackServer.FreePort(), LoopbackServer.FreePort());
         var process = Start("silo", Build.Silo,
-            [$"Orleans:SiloPort={siloPort}", $"Orleans:GatewayPort={gatewayPort}", $"Dashboard:Port={LoopbackServer.FreePort()}"]);
-        var silo = new SiloNode(process, siloPort, gatewayPort);
+            [$"Orleans:SiloPort={siloPort}", $"Orleans:GatewayPort={gatewayPort}", $"Dashboard:Port={httpPort}"]);
+        var silo = new SiloNode(process, siloPort, gatewayPort, httpPort);
         lock (Silos)
         {
             Silos.Add(silo);
