@@ -6,6 +6,7 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using MathNet.Numerics.Distributions;
 
 namespace Presence.Bench;
 
@@ -15,7 +16,7 @@ internal sealed record SoakSample(double Seconds, double RssMb, int OpenFiles);
 internal sealed record SoakResult(double Minutes, int Held, int Rooms, int ChurnSlots, int Stalled, double StalledSecondsLeast, double StalledSecondsMost, double PublishRate,
     long ChurnCycles, long FailedOpens, long StalledCycles, long StalledDropped, long Published, long FailedPublishes, string FailedStatuses,
     long FeedDelivered, long FeedExpected, long FeedOutOfOrder,
-    double WarmUpRssMb, double EndRssMb, double MaxRssMb, double SlopeMbPerMinute, List<SoakSample> Floors, double FloorSlopeMbPerMinute, double FloorSlopeErrorMbPerMinute, double CountsExactAfterMs, double EmptyAfterMs,
+    double WarmUpRssMb, double EndRssMb, double MaxRssMb, double SlopeMbPerMinute, List<SoakSample> Floors, double FloorSlopeMbPerMinute, double FloorSlopeErrorMbPerMinute, double FloorSlopeMarginMbPerMinute, double CountsExactAfterMs, double EmptyAfterMs,
     int FilesBefore, int FilesAfter, int SocketsBefore, int SocketsAfter, int HistorySize, int UnhandledExceptions, int KestrelSendTimeouts,
     List<SoakSample> Samples)
 {
@@ -62,19 +63,19 @@ internal sealed record SoakResult(double Minutes, int Held, int Rooms, int Churn
     private static string Met(bool met) => met ? "met" : "MISSED";
 
     /// <summary>
-    /// Flat if the floors' slope is within the target even two standard errors up, rising if it is
-    /// above it even two down; otherwise the run could not tell (the collector compacts every few
+    /// Flat if the floors' slope is within the target with 95% confidence, rising if it is above it
+    /// with 95% confidence; otherwise the run could not tell (the collector compacts every few
     /// minutes, and its floors differ by a few MB: a short run has too few of them).
     /// </summary>
     private string FlatVerdict()
     {
-        var (least, most) = (FloorSlopeMbPerMinute - 2 * FloorSlopeErrorMbPerMinute, FloorSlopeMbPerMinute + 2 * FloorSlopeErrorMbPerMinute);
-        var rise = $"its floor rises {FloorSlopeMbPerMinute:F2} ± {FloorSlopeErrorMbPerMinute:F2} MB/min, {least:F2} to {most:F2} within two standard errors (target: at most {FlatSlopeMbPerMinute} MB/min)";
+        var (least, most) = (FloorSlopeMbPerMinute - FloorSlopeMarginMbPerMinute, FloorSlopeMbPerMinute + FloorSlopeMarginMbPerMinute);
+        var rise = $"its floor rises {FloorSlopeMbPerMinute:F2} ± {FloorSlopeErrorMbPerMinute:F2} MB/min (standard error) over {Floors.Count} floors";
         return double.IsNaN(FloorSlopeErrorMbPerMinute)
-            ? $"- NOT RESOLVED: RSS flat after warm-up: {Floors.Count} compaction(s) after warm-up, too few to tell a rise from the collector's noise (run longer, e.g. --minutes 30)"
-            : most <= FlatSlopeMbPerMinute ? $"- met: RSS flat after warm-up: {rise}"
-            : least > FlatSlopeMbPerMinute ? $"- MISSED: RSS rises after warm-up: {rise}"
-            : $"- NOT RESOLVED: RSS flat after warm-up: {rise}; run longer";
+            ? $"- NOT RESOLVED: RSS flat after warm-up: {Floors.Count} compaction(s) after warm-up, too few to tell a rise from the collector's noise (run longer, e.g. --minutes 45)"
+            : most <= FlatSlopeMbPerMinute ? $"- met: RSS flat after warm-up: {rise}, at most {most:F2} with 95% confidence (target: at most {FlatSlopeMbPerMinute} MB/min)"
+            : least > FlatSlopeMbPerMinute ? $"- MISSED: RSS rises after warm-up: {rise}, at least {least:F2} with 95% confidence (target: at most {FlatSlopeMbPerMinute} MB/min)"
+            : $"- NOT RESOLVED: RSS flat after warm-up: {rise}, between {least:F2} and {most:F2} with 95% confidence each way, too wide to tell against {FlatSlopeMbPerMinute} MB/min (run longer)";
     }
 }
 
@@ -154,7 +155,7 @@ internal static class Soak
             sizes.SoakStalledLifetime.Least.TotalSeconds, sizes.SoakStalledLifetime.Most.TotalSeconds, sizes.SoakPublishRate,
             churn.Cycles, churn.Failed, stalled.Cycles, stalled.Dropped, published.Total, published.Failed, published.FailedStatuses,
             delivered, published.Total, outOfOrder,
-            afterWarmUp[0].RssMb, samples[^1].RssMb, samples.Max(s => s.RssMb), Slope(afterWarmUp) * 60, floors, Slope(floors) * 60, SlopeStandardError(floors) * 60, countsExact, empty,
+            afterWarmUp[0].RssMb, samples[^1].RssMb, samples.Max(s => s.RssMb), Slope(afterWarmUp) * 60, floors, Slope(floors) * 60, SlopeStandardError(floors) * 60, SlopeMargin(floors) * 60, countsExact, empty,
             filesBefore, server.OpenFiles(), socketsBefore, server.OpenSockets(), sizes.SoakHistory,
             server.LogLines("An unhandled exception"), server.LogLines("Unexpected exception in TimingPipeFlusher.FlushAsync"), samples);
     }
@@ -209,6 +210,13 @@ internal static class Soak
         var residuals = samples.Sum(s => Math.Pow(s.RssMb - meanR - slope * (s.Seconds - meanT), 2));
         return Math.Sqrt(residuals / (samples.Count - 2) / spread);
     }
+
+    /// <summary>
+    /// How far the true slope may lie from <see cref="Slope"/> on one side, with 95% confidence: its
+    /// standard error times Student's t for the samples' degrees of freedom (few floors: a wide margin).
+    /// </summary>
+    internal static double SlopeMargin(IReadOnlyList<SoakSample> samples) =>
+        samples.Count < 3 ? double.NaN : StudentT.InvCDF(0, 1, samples.Count - 2, 0.95) * SlopeStandardError(samples);
 
     /// <summary>The least-squares line through the samples, and the sum of squared distances of their times from the mean.</summary>
     private static (double Slope, double MeanSeconds, double MeanRssMb, double Spread) Fit(IReadOnlyList<SoakSample> samples)

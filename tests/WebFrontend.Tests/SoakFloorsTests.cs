@@ -81,6 +81,8 @@ public sealed class SoakFloorsTests
         Assert.Equal(1, Soak.Slope(rising) * 60, precision: 6);
         Assert.Equal(0, Soak.SlopeStandardError(rising) * 60, precision: 6);
         Assert.True(double.IsNaN(Soak.SlopeStandardError(rising[..2])), "two floors always lie on their line");
+        // One degree of freedom: Student's t for 95% on one side is 6.314 (the textbooks' table).
+        Assert.Equal(6.314 * Math.Sqrt(3), Soak.SlopeMargin(bumped) * 60, precision: 2);
     }
 
     [Fact]
