@@ -9,16 +9,18 @@ namespace Presence.Hosting;
 /// <summary>The Orleans dashboard, as the silo host and the embedded front end serve it.</summary>
 public static class DashboardHosting
 {
+    public const string Path = "/dashboard";
+
     /// <summary>Live logs stay off the dashboard: it has no authentication of its own.</summary>
     public static ISiloBuilder AddPresenceDashboard(this ISiloBuilder silo) => silo.AddDashboard(options => options.HideTrace = true);
 
     /// <summary>
-    /// The dashboard's page and API at <paramref name="path"/>. Its API (10.4.2) fails with a 500 on
+    /// The dashboard's page and API at <see cref="Path"/>. Its API (10.4.2) fails with a 500 on
     /// a silo address it cannot parse (<c>/dashboard/SiloProperties/x</c>): bad input gets a 400
     /// here, as everywhere else.
     /// </summary>
-    public static IEndpointConventionBuilder MapPresenceDashboard(this IEndpointRouteBuilder endpoints, string path) =>
-        endpoints.MapOrleansDashboard(path).AddEndpointFilter(BadSiloAddressIs400);
+    public static IEndpointConventionBuilder MapPresenceDashboard(this IEndpointRouteBuilder endpoints) =>
+        endpoints.MapOrleansDashboard(Path).AddEndpointFilter(BadSiloAddressIs400);
 
     private static async ValueTask<object?> BadSiloAddressIs400(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {

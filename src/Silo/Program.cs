@@ -45,7 +45,7 @@ var app = builder.Build();
 app.MapPrometheusScrapingEndpoint();
 if (dashboard)
 {
-    app.MapPresenceDashboard("/dashboard");
+    app.MapPresenceDashboard();
 }
 await app.RunAsync();
 return 0;

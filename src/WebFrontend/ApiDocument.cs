@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
+using Presence.Hosting;
 using Presence.WebFrontend.Observability;
 
 namespace Presence.WebFrontend;
@@ -28,7 +29,7 @@ internal static class ApiDocument
     ];
 
     private static readonly Route Dashboard =
-        new(TelemetryHosting.DashboardPath, "GetDashboard", "The Orleans dashboard of the co-hosted silo (embedded mode; redirects to /dashboard/)", "text/html");
+        new(DashboardHosting.Path, "GetDashboard", "The Orleans dashboard of the co-hosted silo (embedded mode; redirects to /dashboard/)", "text/html");
 
     public static IServiceCollection AddPresenceOpenApi(this IServiceCollection services) =>
         services.AddOpenApi(options => options.AddDocumentTransformer((document, context, _) =>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Presence.Grains.Interfaces;
 
 namespace Presence.Grains.Tests;
@@ -18,16 +17,8 @@ public sealed class GroupSilenceTests(FakeClockCluster fixture)
     /// What the group shows once its sums are <paramref name="expected"/> (a one-way report, or the
     /// publish that stores a change before it is shown, may still be on its way), or after 5 s.
     /// </summary>
-    private static async Task<GroupChanged> ShownOnceAsync(IGroupGrain group, (int, int, int) expected)
-    {
-        var waited = Stopwatch.StartNew();
-        var shown = await group.GetAsync();
-        while (Sums(shown) != expected && waited.Elapsed < TimeSpan.FromSeconds(5))
-        {
-            shown = await group.GetAsync();
-        }
-        return shown;
-    }
+    private static Task<GroupChanged> ShownOnceAsync(IGroupGrain group, (int, int, int) expected) =>
+        Eventually.OnceAsync(group.GetAsync, shown => Sums(shown) == expected);
 
     [Fact]
     public async Task Group_ReactivatedLongAfterItsSumsLastChanged_KeepsTheParts_ForgetsThemOnlyIfTheyFallSilent()

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Runtime;
 using Presence.Grains.Interfaces;
@@ -92,10 +91,10 @@ public sealed class LeaseTests(FakeClockCluster fixture)
 
         await grain.JoinAsync(FrontEnd, [member]);
         await PublishedAsync(grain); // the publishing turn also registers the reminder
-        var occupied = await OnceAsync(() => ReminderNamesAsync(grain), names => names.Contains("sweep"));
+        var occupied = await Eventually.OnceAsync(() => ReminderNamesAsync(grain), names => names.Contains("sweep"));
         await grain.LeaveAsync(member.ConnectionId);
         await PublishedAsync(grain);
-        var empty = await OnceAsync(() => ReminderNamesAsync(grain), names => !names.Contains("sweep"));
+        var empty = await Eventually.OnceAsync(() => ReminderNamesAsync(grain), names => !names.Contains("sweep"));
 
         Assert.Contains("sweep", occupied);
         Assert.DoesNotContain("sweep", empty);
@@ -142,19 +141,7 @@ public sealed class LeaseTests(FakeClockCluster fixture)
             await fixture.AdvanceAsync(Options.SweepPeriod);
             await grain.GetAsync();
         }
-        return await OnceAsync(grain.GetAsync, snapshot => Counts(snapshot) == expected);
-    }
-
-    /// <summary>What <paramref name="read"/> answers once it is <paramref name="done"/>, or after 5 s.</summary>
-    private static async Task<T> OnceAsync<T>(Func<Task<T>> read, Func<T, bool> done)
-    {
-        var waited = Stopwatch.StartNew();
-        var value = await read();
-        while (!done(value) && waited.Elapsed < TimeSpan.FromSeconds(5))
-        {
-            value = await read();
-        }
-        return value;
+        return await Eventually.OnceAsync(grain.GetAsync, snapshot => Counts(snapshot) == expected);
     }
 
     /// <summary>Moves the clock past the publish interval, and waits for the publishing turn.</summary>

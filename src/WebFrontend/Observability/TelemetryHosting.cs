@@ -5,8 +5,6 @@ namespace Presence.WebFrontend.Observability;
 /// <summary><c>/metrics</c> (Prometheus text, through OpenTelemetry) and the Orleans dashboard at <c>/dashboard</c>.</summary>
 internal static class TelemetryHosting
 {
-    public const string DashboardPath = "/dashboard";
-
     /// <summary>
     /// The co-hosted silo's dashboard, unless <c>Dashboard:Enabled</c> is false. A client-mode front
     /// end has none: the silos of the cluster serve theirs.
@@ -28,7 +26,7 @@ internal static class TelemetryHosting
         if (HostsDashboard(app.Configuration))
         {
             // Its JSON API is the dashboard's own business: only its page is in the OpenAPI document.
-            app.MapPresenceDashboard(DashboardPath).ExcludeFromDescription();
+            app.MapPresenceDashboard().ExcludeFromDescription();
         }
         return app;
     }
