@@ -16,15 +16,13 @@ public sealed class GraceTests(FakeClockCluster fixture)
 
     private IPresenceGrain NewRoom() => fixture.Client.GetGrain<IPresenceGrain>($"room-{Guid.NewGuid():N}");
 
-    private static async Task<(int Watching, int Connections)> CountsAsync(IPresenceGrain grain)
-    {
-        var counts = await grain.GetAsync();
-        return (counts.Watching, counts.Connections);
-    }
+    private static (int Watching, int Connections) Counts(PresenceChanged snapshot) => (snapshot.Watching, snapshot.Connections);
 
-    /// <summary>The counts once a move of the clock has reached the grain (its timer's tick may still be on its way).</summary>
-    private static Task<(int Watching, int Connections)> CountsOnceAsync(IPresenceGrain grain, (int, int) expected) =>
-        Eventually.OnceAsync(() => CountsAsync(grain), counts => counts == expected);
+    private static async Task<(int Watching, int Connections)> CountsAsync(IPresenceGrain grain) => Counts(await grain.GetAsync());
+
+    /// <summary>The room once a move of the clock has reached the grain (its timer's tick may still be on its way).</summary>
+    private static Task<PresenceChanged> ShownOnceAsync(IPresenceGrain grain, (int, int) expected) =>
+        Eventually.OnceAsync(grain.GetAsync, snapshot => Counts(snapshot) == expected);
 
     [Fact]
     public async Task Reload_WithinTheGrace_WatchingNeverDips_ConnectionsDoes()
@@ -39,9 +37,9 @@ public sealed class GraceTests(FakeClockCluster fixture)
         var back = await grain.JoinAsync(FrontEnd, [reloaded]);
         await fixture.AdvanceAsync(Grace); // past the end of the first connection's grace
 
-        Assert.Equal((1, 1), (joined.Watching, joined.Connections));
-        Assert.Equal((1, 0), (away.Watching, away.Connections));
-        Assert.Equal((1, 1), (back.Watching, back.Connections));
+        Assert.Equal((1, 1), Counts(joined));
+        Assert.Equal((1, 0), Counts(away));
+        Assert.Equal((1, 1), Counts(back));
         Assert.Equal((1, 1), await CountsAsync(grain));
         Assert.True(joined.Version < away.Version && away.Version < back.Version);
     }
@@ -58,11 +56,11 @@ public sealed class GraceTests(FakeClockCluster fixture)
         await fixture.AdvanceAsync(Grace - TimeSpan.FromMilliseconds(1));
         var almostOver = await grain.GetAsync();
         await fixture.AdvanceAsync(TimeSpan.FromMilliseconds(1));
-        var over = await Eventually.OnceAsync(grain.GetAsync, snapshot => (snapshot.Watching, snapshot.Connections) == (0, 0));
+        var over = await ShownOnceAsync(grain, (0, 0));
 
         Assert.Equal((1, 0), justLeft);
-        Assert.Equal((1, 0), (almostOver.Watching, almostOver.Connections));
-        Assert.Equal((0, 0), (over.Watching, over.Connections));
+        Assert.Equal((1, 0), Counts(almostOver));
+        Assert.Equal((0, 0), Counts(over));
         Assert.True(over.Version > almostOver.Version);
     }
 
@@ -77,11 +75,11 @@ public sealed class GraceTests(FakeClockCluster fixture)
         await fixture.AdvanceAsync(TimeSpan.FromSeconds(1));
         await grain.LeaveAsync(bob.ConnectionId);
         await fixture.AdvanceAsync(Grace - TimeSpan.FromSeconds(1));
-        var aliceOver = await CountsOnceAsync(grain, (1, 0));
+        var aliceOver = Counts(await ShownOnceAsync(grain, (1, 0)));
         await fixture.AdvanceAsync(TimeSpan.FromSeconds(1));
 
         Assert.Equal((1, 0), aliceOver);
-        Assert.Equal((0, 0), await CountsOnceAsync(grain, (0, 0)));
+        Assert.Equal((0, 0), Counts(await ShownOnceAsync(grain, (0, 0))));
     }
 
     [Fact]
@@ -123,10 +121,10 @@ public sealed class GraceTests(FakeClockCluster fixture)
         {
             await fixture.AdvanceAsync(TimeSpan.FromSeconds(3));
         }
-        var lapsed = await CountsOnceAsync(grain, (1, 0));
+        var lapsed = Counts(await ShownOnceAsync(grain, (1, 0)));
         await fixture.AdvanceAsync(Grace);
 
         Assert.Equal((1, 0), lapsed);
-        Assert.Equal((0, 0), await CountsOnceAsync(grain, (0, 0)));
+        Assert.Equal((0, 0), Counts(await ShownOnceAsync(grain, (0, 0))));
     }
 }
